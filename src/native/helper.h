@@ -1,0 +1,67 @@
+/* Shared declarations of tsc-helper; docs/helper-protocol.md is the contract. */
+#ifndef TSC_HELPER_H
+#define TSC_HELPER_H
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#ifndef TSC_HELPER_VERSION
+#define TSC_HELPER_VERSION "0.1.0"
+#endif
+#define TSC_PROTOCOL_VERSION 1
+#define MSG_FD 3
+#define TOOL_STDERR_MAX 1024
+
+/* Every function that can fail returns a negative value and fills one of these. */
+struct error {
+	int errno_; /* 0 when no system call failed (a bad configuration, a tool's status) */
+	char op[32];
+	char path[1024];
+	char message[1024];
+	bool reported; /* a child process has sent the record already */
+};
+
+/* Fills err, appending strerror(errno_) to the message if errno_ is set; returns -1. */
+int error_set(struct error *err, int errno_, const char *op, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+const char *errname(int errno_);
+void report_error(const struct error *err);
+
+/* Sends {"type":TYPE,...} on MSG_FD as one line in one write. fields lists `KEY:T` separated
+ * by spaces, T being s (a string), i (an int) or b (a bool), each taking one argument.
+ * Strings are cut short as needed to keep the line below 4 KiB. */
+void emit(const char *type, const char *fields, ...);
+
+static inline void close_fdp(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+#define cleanup_fd __attribute__((cleanup(close_fdp)))
+
+/* Called once per configuration line; key and value point into buf. */
+typedef int (*config_fn)(void *cfg, const char *key, char *value, struct error *err);
+int config_read(int fd, char *buf, size_t size, config_fn set, void *cfg, struct error *err);
+
+int seal_self(char **argv, struct error *err);
+int close_inherited_fds(struct error *err);
+
+ssize_t read_file(const char *path, char *buf, size_t size, struct error *err);
+int write_file(const char *path, int flags, const char *text, struct error *err);
+int make_dir(const char *path, struct error *err);
+int wait_for(pid_t pid, const char *what, struct error *err);
+
+/* status: the exit status, 128 + the signal number if killed, or 127 (with a message in
+ * stderr_) if the program could not be executed. */
+struct tool_result {
+	int status;
+	char stderr_[TOOL_STDERR_MAX + 1];
+};
+int run_tool(char *const argv[], struct tool_result *res, struct error *err);
+
+int probe_main(struct error *err);
+int probe_kernel_overlay(bool userns, struct error *err);
+int probe_fuse_overlayfs(const char *tool, struct error *err);
+
+#endif
