@@ -62,9 +62,37 @@ export interface BundleDefines {
   helperDigest: string;
 }
 
+/**
+ * Packages oclif requires for features tsc does not use, each costing start-up time when
+ * evaluated: replaced by stubs whose every export throws if it is ever called, so a use
+ * we did not foresee fails loudly instead of misbehaving.
+ *  - semver: only oclif's engine check, which needs a package.json on disk (absent here)
+ *  - tinyglobby, minimatch, lilconfig, get-package-type: command discovery on disk,
+ *    plugin matching and package.json lookup; tsc hands oclif its commands and pjson
+ */
+const UNUSED_BY_TSC = ['semver', 'tinyglobby', 'minimatch', 'lilconfig', 'get-package-type'];
+
+const stubUnused = {
+  name: 'stub-unused',
+  setup(build: { onResolve: Function; onLoad: Function }) {
+    const filter = new RegExp(`^(${UNUSED_BY_TSC.join('|')}|wsl-utils)$`);
+    build.onResolve({ filter }, (args: { path: string }) => ({ path: args.path, namespace: 'tsc-stub' }));
+    build.onLoad({ filter: /.*/, namespace: 'tsc-stub' }, (args: { path: string }) => ({
+      loader: 'js',
+      contents:
+        args.path === 'wsl-utils'
+          ? // oclif asks only whether this is WSL, to label the platform; tsc runs on Linux
+            'export const isWsl = false; export function powerShellPath() { throw new Error("wsl-utils is not bundled in tsc"); }'
+          : `const fail = () => { throw new Error(${JSON.stringify(`${args.path} is not bundled in tsc`)}); };
+             module.exports = new Proxy({}, { get: (_, key) => (key === '__esModule' ? false : fail) });`,
+    }));
+  },
+};
+
 /** esbuild options for the one-file ESM bundle of the CLI. */
 export function bundleOptions(outfile: string, defines: BundleDefines) {
   return {
+    plugins: [stubUnused],
     entryPoints: [join(ROOT, 'src', 'main.ts')],
     outfile,
     bundle: true,
@@ -76,6 +104,9 @@ export function bundleOptions(outfile: string, defines: BundleDefines) {
     minifyWhitespace: true,
     legalComments: 'none' as const,
     logLevel: 'warning' as const,
+    // oclif requires typescript only to run .ts commands in development, inside a
+    // try/catch; tsc never does that, so leave it out (it would be 9 MB of the bundle).
+    external: ['typescript'],
     define: {
       'process.env.NODE_ENV': '"production"',
       __TSC_VERSION__: JSON.stringify(defines.version),

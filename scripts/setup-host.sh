@@ -19,7 +19,7 @@ TEST_USER=${TSC_TEST_USER:-tsctest}
 TEST_UID=${TSC_TEST_UID:-1001}
 NOSUB_USER=${TSC_NOSUB_USER:-tscnosub}
 NOSUB_UID=${TSC_NOSUB_UID:-1002}
-SUBID_START=${TSC_SUBID_START:-200000}
+SUBID_START=${TSC_SUBID_START:-100000}
 SUBID_COUNT=${TSC_SUBID_COUNT:-65536}
 REGISTRY_ADDR=${TSC_TEST_REGISTRY:-127.0.0.1:5000}
 STATE_DIR=/run/tsc-test
@@ -58,6 +58,8 @@ ensure_user() { # name uid
 ensure_user "$TEST_USER" "$TEST_UID"
 ensure_user "$NOSUB_USER" "$NOSUB_UID"
 
+# Debian's useradd allocates subordinate ids itself (SUB_UID_MIN in /etc/login.defs); keep
+# whatever range the test user has, add one only if it has none, and report the real one.
 for f in /etc/subuid /etc/subgid; do
   touch "$f"
   if ! grep -q "^${TEST_USER}:" "$f"; then
@@ -67,6 +69,10 @@ for f in /etc/subuid /etc/subgid; do
   # the no-subordinate-ids user must really have none, by name or by uid
   sed -i -e "/^${NOSUB_USER}:/d" -e "/^${NOSUB_UID}:/d" "$f"
 done
+IFS=: read -r _ SUBID_START SUBID_COUNT < <(grep -m1 "^${TEST_USER}:" /etc/subuid)
+IFS=: read -r _ gid_start gid_count < <(grep -m1 "^${TEST_USER}:" /etc/subgid)
+[ "$gid_start:$gid_count" = "$SUBID_START:$SUBID_COUNT" ] \
+  || die "${TEST_USER} has different subordinate uid and gid ranges; make them equal in /etc/subuid and /etc/subgid"
 
 # --- devices --------------------------------------------------------------------------
 for dev in /dev/fuse /dev/net/tun; do

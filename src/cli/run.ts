@@ -7,9 +7,10 @@
 import { Config, Plugin, run } from '@oclif/core';
 import pjson from '../../package.json' with { type: 'json' };
 import { commands } from '../commands/index.ts';
-import { LOG_LEVELS, type LogLevel, TscError, version } from '../engine/index.ts';
+import { LOG_LEVELS, type LogLevel, TscError } from '../engine/index.ts';
 import { describeError } from './errors.ts';
 import { logLevel, setLogLevel } from './settings.ts';
+import { versionLine } from './version-line.ts';
 
 /** Runs tsc with `argv` (without node and script) and resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -21,8 +22,7 @@ export async function main(argv: string[]): Promise<number> {
     return 125;
   }
   if (rest[0] === '--version' || rest[0] === '-v') {
-    const v = version();
-    process.stdout.write(`tsc version ${v.version}, commit ${v.commit}\n`);
+    process.stdout.write(versionLine());
     return 0;
   }
   const commandId = rest.filter((a) => !a.startsWith('-')).slice(0, 2).join(' ');

@@ -23,8 +23,15 @@ describe('helper self-protection', () => {
   it('is statically linked', (t) => {
     if (!requires(t, helper !== undefined, 'dist/native/tsc-helper is not built')) return;
     const elf = readFileSync(helper!);
-    // a dynamically linked ELF names its interpreter (PT_INTERP: /lib64/ld-linux...)
-    assert.equal(elf.includes('ld-linux'), false);
+    assert.equal(elf.subarray(0, 4).toString('latin1'), '\x7fELF');
+    assert.equal(elf[4], 2, 'a 64-bit ELF');
+    // A dynamically linked program has a PT_INTERP (type 3) program header naming ld.so.
+    const phoff = Number(elf.readBigUInt64LE(0x20));
+    const phentsize = elf.readUInt16LE(0x36);
+    const phnum = elf.readUInt16LE(0x38);
+    const types = Array.from({ length: phnum }, (_, i) => elf.readUInt32LE(phoff + i * phentsize));
+    assert.ok(types.length > 0);
+    assert.equal(types.includes(3), false, 'no program interpreter: statically linked');
   });
 
   it('re-executes from a sealed memfd that cannot be written', async (t) => {
