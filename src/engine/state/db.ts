@@ -1,0 +1,103 @@
+/**
+ * The metadata database (node:sqlite): images, tags, layers, containers, volumes. There is
+ * no daemon, so several tsc processes use it at once: WAL mode lets readers run while one
+ * writer writes, a busy timeout queues writers instead of failing, and every multi-step
+ * change runs in one IMMEDIATE transaction (taken before the first read, so two writers
+ * never both decide on stale reads). Schema changes are numbered migrations recorded in
+ * PRAGMA user_version.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { TscError } from '../errors.ts';
+
+export type Database = DatabaseSync;
+
+/** Each entry upgrades the schema by one version; never edit one that has shipped. */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE blobs (
+     digest TEXT PRIMARY KEY,
+     size INTEGER NOT NULL,
+     media_type TEXT NOT NULL DEFAULT ''
+   ) STRICT;
+   CREATE TABLE images (
+     id TEXT PRIMARY KEY,                 -- the config digest, as docker's image id
+     manifest_digest TEXT NOT NULL,
+     repo_digests TEXT NOT NULL DEFAULT '[]',
+     platform TEXT NOT NULL DEFAULT '',
+     created TEXT NOT NULL DEFAULT '',
+     size INTEGER NOT NULL DEFAULT 0,
+     added_at TEXT NOT NULL
+   ) STRICT;
+   CREATE TABLE image_blobs (            -- every blob an image needs: manifest, config, layers
+     image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+     digest TEXT NOT NULL REFERENCES blobs(digest),
+     PRIMARY KEY (image_id, digest)
+   ) STRICT;
+   CREATE INDEX image_blobs_digest ON image_blobs(digest);
+   CREATE TABLE tags (
+     name TEXT PRIMARY KEY,              -- the full normalised reference, registry/repo:tag
+     image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+     tagged_at TEXT NOT NULL
+   ) STRICT;
+   CREATE INDEX tags_image ON tags(image_id);
+   CREATE TABLE layers (
+     chain_id TEXT PRIMARY KEY,          -- identity of the unpacked filesystem up to this layer
+     diff_id TEXT NOT NULL,              -- digest of the uncompressed layer tar
+     parent TEXT REFERENCES layers(chain_id),
+     blob_digest TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('unpacking', 'ready')),
+     size INTEGER NOT NULL DEFAULT 0
+   ) STRICT;
+   CREATE TABLE image_layers (
+     image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+     position INTEGER NOT NULL,
+     chain_id TEXT NOT NULL REFERENCES layers(chain_id),
+     PRIMARY KEY (image_id, position)
+   ) STRICT;
+   CREATE INDEX image_layers_chain ON image_layers(chain_id);`,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function openDatabase(path: string): Database {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(path, { timeout: 15_000 });
+  } catch (error) {
+    throw new TscError('system', `cannot open the database ${path}`, { cause: error });
+  }
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
+  migrate(db, path);
+  return db;
+}
+
+function migrate(db: DatabaseSync, path: string): void {
+  const current = () => Number((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version);
+  if (current() === SCHEMA_VERSION) return;
+  transaction(db, () => {
+    // re-read inside the lock: another process may have migrated meanwhile
+    const version = current();
+    if (version > SCHEMA_VERSION) {
+      throw new TscError('unsupported', `the database ${path} has schema version ${version}, newer than this tsc knows (${SCHEMA_VERSION})`, {
+        hint: 'use a newer tsc with this storage',
+      });
+    }
+    for (let v = version; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
+    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+  });
+}
+
+/** Runs `work` in an IMMEDIATE transaction; rolls back if it throws. `work` must be synchronous. */
+export function transaction<T>(db: DatabaseSync, work: () => T): T {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const result = work();
+    db.exec('COMMIT');
+    return result;
+  } catch (error) {
+    db.exec('ROLLBACK');
+    throw error;
+  }
+}

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { openDatabase, SCHEMA_VERSION, transaction } from '../../../src/engine/state/db.ts';
+import { TscError } from '../../../src/engine/errors.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'tsc-db-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('openDatabase', () => {
+  it('creates the schema once, in WAL mode, with foreign keys on', () => {
+    const path = join(dir, 'a', 'tsc.db');
+    const db = openDatabase(path);
+    assert.equal((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version, SCHEMA_VERSION);
+    assert.equal((db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode, 'wal');
+    assert.equal((db.prepare('PRAGMA foreign_keys').get() as { foreign_keys: number }).foreign_keys, 1);
+    db.close();
+    const again = openDatabase(path);
+    const tables = again.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all().map((r) => r.name);
+    assert.deepEqual(tables, ['blobs', 'image_blobs', 'image_layers', 'images', 'layers', 'tags']);
+    again.close();
+  });
+
+  it('refuses a database from a newer tsc', () => {
+    const path = join(dir, 'newer.db');
+    const db = openDatabase(path);
+    db.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 5}`);
+    db.close();
+    assert.throws(() => openDatabase(path), (e: unknown) => e instanceof TscError && e.code === 'unsupported' && /newer than this tsc/.test(e.message));
+  });
+});
+
+describe('transaction', () => {
+  it('commits, or rolls back everything when the work throws', () => {
+    const db = openDatabase(join(dir, 't.db'));
+    transaction(db, () => db.prepare('INSERT INTO blobs (digest, size) VALUES (?, ?)').run('sha256:a', 1));
+    assert.throws(() =>
+      transaction(db, () => {
+        db.prepare('INSERT INTO blobs (digest, size) VALUES (?, ?)').run('sha256:b', 2);
+        throw new Error('boom');
+      }),
+    );
+    assert.deepEqual(db.prepare('SELECT digest FROM blobs').all().map((r) => r.digest), ['sha256:a']);
+    db.close();
+  });
+
+  it('lets a reader see committed data while another connection holds a write transaction', () => {
+    const path = join(dir, 'c.db');
+    const writer = openDatabase(path);
+    const reader = openDatabase(path);
+    transaction(writer, () => writer.prepare('INSERT INTO blobs (digest, size) VALUES (?, ?)').run('sha256:x', 1));
+    writer.exec('BEGIN IMMEDIATE');
+    writer.prepare('INSERT INTO blobs (digest, size) VALUES (?, ?)').run('sha256:y', 1);
+    // WAL: the read does not wait for the writer and sees only committed rows
+    assert.deepEqual(reader.prepare('SELECT digest FROM blobs ORDER BY digest').all().map((r) => r.digest), ['sha256:x']);
+    writer.exec('COMMIT');
+    assert.equal(reader.prepare('SELECT count(*) AS n FROM blobs').get()!.n, 2);
+    writer.close();
+    reader.close();
+  });
+
+  it('enforces references between tables', () => {
+    const db = openDatabase(join(dir, 'fk.db'));
+    assert.throws(() => db.prepare("INSERT INTO tags (name, image_id, tagged_at) VALUES ('x', 'sha256:none', 'now')").run(), /FOREIGN KEY/);
+    db.close();
+  });
+});
