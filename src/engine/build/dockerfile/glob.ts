@@ -1,8 +1,8 @@
 /**
  * Shell glob patterns for the `${VAR#pat}`, `${VAR%pat}` and `${VAR/pat/repl}` forms:
  * `*` any run of characters, `?` one character, `[...]` a bracket expression (`!` or `^`
- * negates, ranges, POSIX classes such as `[:digit:]`). Characters the lexer saw quoted or
- * escaped are literal. Matching works on code points, not UTF-16 units.
+ * negates, ranges, POSIX classes such as `[:digit:]`), `\x` a literal x. Characters the
+ * lexer saw quoted or escaped are literal. Matching works on code points, not UTF-16 units.
  */
 
 /** One code point of a pattern, and whether it was quoted (hence literal). */
@@ -82,7 +82,11 @@ export function compileGlob(chars: readonly PatternChar[]): RegExp {
   let source = '';
   for (let i = 0; i < chars.length; ) {
     const c = chars[i]!;
-    if (!c.quoted && c.ch === '*') {
+    if (!c.quoted && c.ch === '\\' && i + 1 < chars.length) {
+      // A backslash that reached the pattern unquoted (from a variable's value) escapes.
+      source += literal(chars[i + 1]!.ch);
+      i += 2;
+    } else if (!c.quoted && c.ch === '*') {
       source += '[\\s\\S]*';
       i++;
     } else if (!c.quoted && c.ch === '?') {

@@ -6,7 +6,7 @@
 import type { CommandArgs, Flag, Keyword, NodeArgs } from './ast.ts';
 import { LineError } from './errors.ts';
 import { findMarkers, wordsKeepingMarkers } from './heredoc.ts';
-import { splitWords } from './shell.ts';
+import { splitWords, type EscapeChar } from './shell.ts';
 
 const WHITESPACE_RUN = /[\t\v\f\r\n ]+/;
 
@@ -85,7 +85,7 @@ function whitespaceWords(rest: string): NodeArgs {
 }
 
 /** ENV and LABEL: `k=v k2="v 2"`, or the legacy single `KEY some value`. */
-function pairs(keyword: string, rest: string, escape: string): NodeArgs {
+function pairs(keyword: string, rest: string, escape: EscapeChar): NodeArgs {
   const words = splitWords(rest, { escape });
   if (words.length === 0) return { form: 'empty' };
   if (!words[0]!.includes('=')) {
@@ -111,7 +111,7 @@ function pairs(keyword: string, rest: string, escape: string): NodeArgs {
 }
 
 /** The arguments of a non-ONBUILD instruction, shaped for its keyword. */
-export function parseArgs(keyword: Exclude<Keyword, 'ONBUILD'>, rest: string, escape: string): NodeArgs {
+export function parseArgs(keyword: Exclude<Keyword, 'ONBUILD'>, rest: string, escape: EscapeChar): NodeArgs {
   switch (keyword) {
     case 'RUN':
     case 'CMD':

@@ -164,7 +164,9 @@ class Parser {
     const target = node.args.form === 'trigger' ? node.args.node : node;
     if (!HEREDOC_KEYWORDS.has(target.keyword) || target.args.form === 'exec') return undefined;
     const rest = splitCommand(target.original, this.escape).rest;
-    const markers = findMarkers(rest, this.escape);
+    let markers = findMarkers(rest, this.escape);
+    // A COPY/ADD source is a heredoc only when the whole word is the operator.
+    if (target.keyword !== 'RUN') markers = markers.filter((m) => m.end === rest.length || /\s/.test(rest[m.end]!));
     return markers.length === 0 ? undefined : { target, markers };
   }
 
