@@ -12,6 +12,7 @@ static const struct mode {
 	int (*run)(struct error *err);
 } modes[] = {
 	{ "probe", probe_main },
+	{ "userns-exec", userns_exec_main },
 };
 
 static const struct mode *find_mode(const char *name)
@@ -32,7 +33,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!mode) {
-		fprintf(stderr, "usage: tsc-helper probe (with the message socket on fd 3)\n"
+		fprintf(stderr, "usage: tsc-helper probe|userns-exec (with the message socket on fd 3)\n"
 				"       tsc-helper --version\n");
 		return 2;
 	}

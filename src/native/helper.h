@@ -12,6 +12,8 @@
 #define TSC_PROTOCOL_VERSION 1
 #define MSG_FD 3
 #define TOOL_STDERR_MAX 1024
+#define CONFIG_MAX 65536 /* the configuration's buffer: at most 65535 bytes and a NUL */
+#define MAX_EXTENTS 340 /* the kernel's limit of lines in uid_map */
 
 /* Every function that can fail returns a negative value and fills one of these. */
 struct error {
@@ -43,6 +45,9 @@ static inline void close_fdp(int *fd)
 /* Called once per configuration line; key and value point into buf. */
 typedef int (*config_fn)(void *cfg, const char *key, char *value, struct error *err);
 int config_read(int fd, char *buf, size_t size, config_fn set, void *cfg, struct error *err);
+int config_once(const char **slot, const char *key, const char *value, struct error *err);
+/* A `0` or `1` given at most once; *slot is -1 until then. */
+int config_flag(int *slot, const char *key, const char *value, struct error *err);
 
 int seal_self(char **argv, struct error *err);
 int close_inherited_fds(struct error *err);
@@ -60,7 +65,27 @@ struct tool_result {
 };
 int run_tool(char *const argv[], struct tool_result *res, struct error *err);
 
+/* Id mapping (idmap.c) for the modes that create a user namespace. The child unshares
+ * and calls idmap_enter(); the parent, on reading the child's byte from the socket pair,
+ * calls idmap_write() and sends the child the `mapped` byte it got. */
+struct idmap {
+	char *fields[MAX_EXTENTS * 3]; /* CONTAINER-ID HOST-ID COUNT..., as newuidmap takes them */
+	size_t n;
+};
+
+struct idmap_config {
+	struct idmap uid, gid;
+	const char *newuidmap, *newgidmap;
+};
+
+/* Takes uidmap, gidmap, newuidmap and newgidmap; returns 1 for any other key. */
+int idmap_set(struct idmap_config *c, const char *key, char *value, struct error *err);
+int idmap_check(const struct idmap_config *c, struct error *err);
+int idmap_write(const struct idmap_config *c, bool userns, pid_t pid, char *mapped, struct error *err);
+int idmap_enter(int sync, struct error *err);
+
 int probe_main(struct error *err);
+int userns_exec_main(struct error *err);
 int probe_kernel_overlay(bool userns, struct error *err);
 int probe_fuse_overlayfs(const char *tool, struct error *err);
 

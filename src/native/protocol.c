@@ -219,3 +219,19 @@ int config_read(int fd, char *buf, size_t size, config_fn set, void *cfg, struct
 	}
 	return 0;
 }
+
+int config_once(const char **slot, const char *key, const char *value, struct error *err)
+{
+	if (*slot)
+		return error_set(err, 0, "config", "", "%s is given twice", key);
+	*slot = value;
+	return 0;
+}
+
+int config_flag(int *slot, const char *key, const char *value, struct error *err)
+{
+	if (*slot != -1 || (strcmp(value, "0") != 0 && strcmp(value, "1") != 0))
+		return error_set(err, 0, "config", "", "%s must be given once, as 0 or 1", key);
+	*slot = value[0] == '1';
+	return 0;
+}

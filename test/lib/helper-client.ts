@@ -12,6 +12,8 @@ export interface HelperResult {
   status: number | null;
   signal: NodeJS.Signals | null;
   messages: HelperMessage[];
+  /** what the helper's program (userns-exec) wrote; the helper itself writes nothing */
+  stdout: string;
   stderr: string;
 }
 
@@ -20,12 +22,12 @@ export interface StartedHelper {
   channel: Readable & Writable;
 }
 
-/** Starts the helper without sending its configuration yet. */
+/** Starts the helper without sending its configuration yet; stdin is a pipe when `who.input` is set. */
 export function startHelper(helper: string, mode: string, who: AsUserOptions & { name: string }): StartedHelper {
   const child = spawn('/bin/sh', asUserArgv(helper, [mode], who), {
     env: who.env ?? userEnv(who.uid, who.name),
     cwd: '/',
-    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    stdio: [who.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', 'pipe'],
   });
   return { child, channel: child.stdio[3] as Readable & Writable };
 }
@@ -38,14 +40,23 @@ export function runHelperAs(
 ): Promise<HelperResult> {
   const { child, channel } = startHelper(helper, mode, who);
   const messages: HelperMessage[] = [];
+  let stdout = '';
   let stderr = '';
+  child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
   child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-  createInterface({ input: channel }).on('line', (line) => messages.push(decodeMessage(line)));
+  if (who.input !== undefined) {
+    child.stdin!.on('error', () => undefined); // EPIPE when the program does not read it
+    child.stdin!.end(who.input);
+  }
+  createInterface({ input: channel })
+    .on('line', (line) => messages.push(decodeMessage(line)))
+    // a helper that quits before reading its configuration resets the socket; its exit status tells why
+    .on('error', () => undefined);
   channel.on('error', () => undefined);
   channel.end(typeof config === 'string' ? config : encodeConfig(config));
   return new Promise((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (status, signal) => resolve({ status, signal, messages, stderr }));
+    child.on('close', (status, signal) => resolve({ status, signal, messages, stdout, stderr }));
   });
 }
 

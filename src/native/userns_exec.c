@@ -1,0 +1,225 @@
+/* `userns-exec`: runs one program as root in a new user namespace (and optionally a new
+ * mount namespace) with the caller's id map, so it can create files owned by any mapped id.
+ *
+ * The child unshares, the parent maps its ids (idmap.c), the child becomes root and
+ * executes the program. The child reports a failure before or at execve by writing its
+ * struct error to a close-on-exec pipe; end of file on that pipe means the program runs.
+ * The parent then forwards SIGTERM, SIGINT and SIGHUP to it and reports how it ended. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "helper.h"
+
+#define LIST_MAX (CONFIG_MAX / 5) /* `arg ` LF is the shortest line */
+
+struct exec_config {
+	struct idmap_config ids;
+	int mountns; /* -1 until given */
+	const char *cwd;
+	char *argv[LIST_MAX + 1], *envp[LIST_MAX + 1]; /* NULL-terminated */
+	size_t argc, envc;
+};
+
+static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP };
+static volatile pid_t program; /* set before the handler is installed */
+
+static int exec_set(void *cfg, const char *key, char *value, struct error *err)
+{
+	struct exec_config *c = cfg;
+	int r = idmap_set(&c->ids, key, value, err);
+
+	if (r <= 0)
+		return r;
+	if (strcmp(key, "mountns") == 0)
+		return config_flag(&c->mountns, key, value, err);
+	if (strcmp(key, "cwd") == 0)
+		return config_once(&c->cwd, key, value, err);
+	if (strcmp(key, "arg") == 0) {
+		c->argv[c->argc++] = value;
+		return 0;
+	}
+	if (strcmp(key, "env") == 0) {
+		if (value[0] == '=' || !strchr(value, '='))
+			return error_set(err, 0, "config", "", "env must be KEY=VALUE, not %s", value);
+		c->envp[c->envc++] = value;
+		return 0;
+	}
+	return error_set(err, 0, "config", "", "unknown key %s", key);
+}
+
+static int check_config(struct exec_config *c, struct error *err)
+{
+	if (!c->cwd || c->argc == 0)
+		return error_set(err, 0, "config", "", "cwd and at least one arg are required");
+	c->mountns = c->mountns == 1;
+	return idmap_check(&c->ids, err);
+}
+
+/* ---- the child ---- */
+
+/* Returns only on failure; -1 with err->reported set when the parent failed and reports why. */
+static int start_program(const struct exec_config *c, int sync, pid_t parent, const sigset_t *mask,
+			 struct error *err)
+{
+	if (unshare(CLONE_NEWUSER | (c->mountns ? CLONE_NEWNS : 0)) < 0)
+		return error_set(err, errno, "unshare", "", "cannot create a %s namespace",
+				 c->mountns ? "user and mount" : "user");
+	if (idmap_enter(sync, err) < 0)
+		return -1;
+	if (c->mountns && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return error_set(err, errno, "mount", "/", "cannot make the mounts in the new namespace private");
+	if (chdir(c->cwd) < 0)
+		return error_set(err, errno, "chdir", c->cwd, "cannot enter %s", c->cwd);
+	/* set last: the kernel clears it whenever the effective or file-system ids change */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		return error_set(err, errno, "prctl", "", "cannot set the parent-death signal");
+	if (getppid() != parent) { /* the helper died before that: nobody is left to tell */
+		err->reported = true;
+		return -1;
+	}
+	if (sigprocmask(SIG_SETMASK, mask, NULL) < 0)
+		return error_set(err, errno, "sigprocmask", "", "cannot restore the signal mask");
+	execve(c->argv[0], c->argv, c->envp);
+	return error_set(err, errno, "execve", c->argv[0], "cannot execute %s", c->argv[0]);
+}
+
+static void __attribute__((noreturn)) child(const struct exec_config *c, int sync, int status_fd,
+					    pid_t parent, const sigset_t *mask)
+{
+	struct error err = { 0 };
+
+	start_program(c, sync, parent, mask, &err);
+	/* one write below PIPE_BUF: the parent reads all of it or nothing */
+	if (!err.reported && write(status_fd, &err, sizeof err) != sizeof err)
+		_exit(2);
+	_exit(1);
+}
+
+/* ---- the parent ---- */
+
+static void forward(int sig)
+{
+	int saved = errno;
+
+	kill(program, sig);
+	errno = saved;
+}
+
+static int set_forwarding(void)
+{
+	struct sigaction sa = { .sa_handler = forward };
+
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
+		if (sigaction(forwarded[i], &sa, NULL) < 0)
+			return -1;
+	return 0;
+}
+
+/* Waits until the child has exited, without reaping it; the caller blocks forwarding
+ * before reaping, so a forwarded signal can never reach a recycled pid. */
+static int wait_program(pid_t pid, siginfo_t *info, struct error *err)
+{
+	while (waitid(P_PID, (id_t)pid, info, WEXITED | WNOWAIT) < 0)
+		if (errno != EINTR)
+			return error_set(err, errno, "waitid", "", "cannot wait for the program");
+	return 0;
+}
+
+/* The map and the outcome of execve; returns 1 once the program runs. */
+static int start(const struct exec_config *c, pid_t pid, int sync, int status_fd, struct error *err)
+{
+	struct error child_err;
+	char byte, mapped;
+	ssize_t n;
+
+	if (read(sync, &byte, 1) == 1) { /* else the child failed to unshare */
+		if (idmap_write(&c->ids, true, pid, &mapped, err) < 0)
+			return -1;
+		if (send(sync, &mapped, 1, MSG_NOSIGNAL) != 1)
+			return error_set(err, errno, "send", "", "cannot signal the program's process");
+	}
+	n = read(status_fd, &child_err, sizeof child_err);
+	if (n == 0)
+		return 1;
+	if (n == sizeof child_err)
+		*err = child_err;
+	else
+		error_set(err, n < 0 ? errno : 0, "read", "", "cannot learn whether the program started");
+	return -1;
+}
+
+static int run_program(const struct exec_config *c, struct error *err)
+{
+	cleanup_fd int sync = -1, sync_child = -1, status_rd = -1, status_wr = -1;
+	sigset_t signals, mask;
+	siginfo_t info;
+	pid_t parent = getpid(), pid;
+	int fds[2], r;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
+		return error_set(err, errno, "socketpair", "", "cannot create a socket pair");
+	sync = fds[0];
+	sync_child = fds[1];
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return error_set(err, errno, "pipe2", "", "cannot create a pipe");
+	status_rd = fds[0];
+	status_wr = fds[1];
+	/* held until the program runs, then forwarded to it (a pending one at once) */
+	sigemptyset(&signals);
+	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
+		sigaddset(&signals, forwarded[i]);
+	if (sigprocmask(SIG_BLOCK, &signals, &mask) < 0)
+		return error_set(err, errno, "sigprocmask", "", "cannot block signals");
+	pid = fork();
+	if (pid < 0)
+		return error_set(err, errno, "fork", "", "cannot start the program's process");
+	if (pid == 0) {
+		close(sync); /* so the child sees end of file if the parent fails */
+		close(status_rd);
+		child(c, sync_child, status_wr, parent, &mask);
+	}
+	close_fdp(&sync_child);
+	close_fdp(&status_wr);
+	sync_child = status_wr = -1;
+	r = start(c, pid, sync, status_rd, err);
+	close_fdp(&sync);
+	sync = -1;
+	if (r < 0) {
+		wait_for(pid, "the program's process", &(struct error){ 0 });
+		return -1;
+	}
+	emit("event", "name:s pid:i", "started", (int)pid);
+	program = pid;
+	if (set_forwarding() < 0)
+		return error_set(err, errno, "sigaction", "", "cannot forward signals to the program");
+	sigprocmask(SIG_SETMASK, &mask, NULL);
+	r = wait_program(pid, &info, err);
+	sigprocmask(SIG_BLOCK, &signals, NULL);
+	if (r < 0)
+		return -1;
+	waitpid(pid, NULL, 0);
+	if (info.si_code == CLD_EXITED)
+		emit("event", "name:s status:i", "exited", info.si_status);
+	else
+		emit("event", "name:s signal:i", "exited", info.si_status);
+	return 0;
+}
+
+int userns_exec_main(struct error *err)
+{
+	static char text[CONFIG_MAX];
+	static struct exec_config c; /* in .bss: not stored in the binary */
+
+	c.mountns = -1;
+	if (config_read(MSG_FD, text, sizeof text, exec_set, &c, err) < 0 || check_config(&c, err) < 0)
+		return -1;
+	return run_program(&c, err);
+}
