@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { COMMIT, VERSION } from '../build-info.ts';
 import { detectCgroups } from '../cgroups/detect.ts';
 import { TscError } from '../errors.ts';
-import { parseSubordinateIds, rootlessIdMap, type IdRange } from '../idmap/subids.ts';
 import { storagePaths, type StoragePaths } from '../paths.ts';
 import { findProgram, runProgram } from '../sys/exec.ts';
+import { idMapConfig, rootlessMaps, type RootlessMaps } from '../sys/idmaps.ts';
 import { canAccess, ensurePrivateDir, readTextIfExists, removeTree, statIfExists } from '../sys/files.ts';
 import { helperBinary, runHelper, type ConfigEntry, type HelperEvent } from '../sys/helper.ts';
 import type { Identity } from '../sys/identity.ts';
@@ -27,25 +27,22 @@ export interface CollectOptions {
 export async function collectInfo(who: Identity, options: CollectOptions = {}): Promise<HostInfo> {
   const rootless = who.uid !== 0;
   const paths = storagePaths(who);
-  const subuidText = (await readTextIfExists(options.subuidFile ?? '/etc/subuid')) ?? '';
-  const subgidText = (await readTextIfExists(options.subgidFile ?? '/etc/subgid')) ?? '';
-  const subuid = parseSubordinateIds(subuidText, who);
-  const subgid = parseSubordinateIds(subgidText, who);
+  const maps = await rootlessMaps(who, options);
+  const { subuid, subgid, newuidmap, newgidmap } = maps;
 
-  const [os, userns, cgroups, newuidmap, newgidmap, fuseOverlayfs, pasta, slirp4netns, fuse, tun] = await Promise.all([
+  const [os, userns, cgroups, fuseOverlayfs, pasta, slirp4netns, fuse, tun, subidText] = await Promise.all([
     osName(),
     usernsFacts(),
     detectCgroups(),
-    findProgram('newuidmap'),
-    findProgram('newgidmap'),
     tool('fuse-overlayfs'),
     tool('pasta'),
     tool('slirp4netns'),
     device('/dev/fuse'),
     device('/dev/net/tun'),
+    allSubordinateText(options),
   ]);
 
-  const probe = await probeKernel(who, paths, { subuid, subgid, newuidmap, newgidmap, fuseOverlayfs: fuseOverlayfs.path });
+  const probe = await probeKernel(who, paths, { maps, fuseOverlayfs: fuseOverlayfs.path });
   const idmap: IdMapFacts = { subuid, subgid, newuidmap, newgidmap, ...probe.idmap };
   const storage: StorageFacts = {
     driver: probe.kernelOverlay.ok && probe.kernelOverlay.whiteout ? 'overlay' : probe.fuse.ok ? 'fuse-overlayfs' : 'vfs',
@@ -74,11 +71,20 @@ export async function collectInfo(who: Identity, options: CollectOptions = {}): 
     paths,
   };
   const findings = diagnose(partial, {
-    suggestedRange: suggestSubordinateRange(`${subuidText}\n${subgidText}`),
+    suggestedRange: suggestSubordinateRange(subidText),
     runtimeDirError: probe.runtimeDirError,
     osFamily: osFamily(os),
   });
   return { ...partial, findings, ready: !findings.some((f) => f.severity === 'error') };
+}
+
+/** Both subordinate id files whole: the suggested new range must avoid everyone's. */
+async function allSubordinateText(options: CollectOptions): Promise<string> {
+  const [uids, gids] = await Promise.all([
+    readTextIfExists(options.subuidFile ?? '/etc/subuid'),
+    readTextIfExists(options.subgidFile ?? '/etc/subgid'),
+  ]);
+  return `${uids ?? ''}\n${gids ?? ''}`;
 }
 
 async function osName(): Promise<string> {
@@ -149,10 +155,7 @@ interface KernelProbe {
 }
 
 interface ProbeInputs {
-  subuid: IdRange[];
-  subgid: IdRange[];
-  newuidmap: string | undefined;
-  newgidmap: string | undefined;
+  maps: RootlessMaps;
   fuseOverlayfs: string | undefined;
 }
 
@@ -174,13 +177,7 @@ async function probeKernel(who: Identity, paths: StoragePaths, inputs: ProbeInpu
     return result;
   }
   const config: ConfigEntry[] = [['userns', rootless ? '1' : '0'], ['workdir', workdir]];
-  if (rootless) {
-    for (const m of rootlessIdMap(who.uid, inputs.subuid)) config.push(['uidmap', `${m.inside} ${m.outside} ${m.count}`]);
-    for (const m of rootlessIdMap(who.gid, inputs.subgid)) config.push(['gidmap', `${m.inside} ${m.outside} ${m.count}`]);
-    // With no subordinate ids there is nothing for newuidmap to add: go straight to the fallback.
-    if (inputs.newuidmap && inputs.subuid.length > 0) config.push(['newuidmap', inputs.newuidmap]);
-    if (inputs.newgidmap && inputs.subgid.length > 0) config.push(['newgidmap', inputs.newgidmap]);
-  }
+  if (rootless) config.push(...idMapConfig(inputs.maps));
   if (inputs.fuseOverlayfs) config.push(['fuse-overlayfs', inputs.fuseOverlayfs]);
   try {
     const binary = await helperBinary(paths.runtimeDir, who.uid);

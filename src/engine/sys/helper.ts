@@ -10,7 +10,7 @@
  * The helper re-executes itself from a sealed memfd on start, so the file on disk is
  * never what a container could reach.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -115,19 +115,38 @@ export interface HelperRun {
   events: HelperEvent[];
 }
 
+export interface HelperStdio {
+  /** what the helper (and the program it runs) reads: ignored, or a pipe to write to */
+  stdin?: 'ignore' | 'pipe';
+  /** where its stdout goes: ignored, or a pipe to read from */
+  stdout?: 'ignore' | 'pipe';
+}
+
+export interface HelperProcess {
+  child: ChildProcess;
+  stdin: Writable | null;
+  stdout: Readable | null;
+  /** settles when the helper has exited; see runHelper for what rejects */
+  result: Promise<HelperRun>;
+}
+
+export interface HelperOptions extends HelperStdio {
+  timeoutMs?: number;
+}
+
 /**
- * Runs the helper in `mode` with `config`, collects its messages, and resolves once it
- * exited after `done`. A structured error record rejects with HelperFailure; a crash
- * (no `done`, no record) rejects with the exit status and whatever it wrote to stderr.
+ * Starts the helper in `mode` with `config`. The result resolves once the helper exited
+ * after `done`. A structured error record rejects with HelperFailure; a crash (no `done`,
+ * no record) rejects with the exit status and the first 4 KiB it wrote to stderr.
  */
-export function runHelper(binary: string, mode: string, config: readonly ConfigEntry[], timeoutMs = 30_000): Promise<HelperRun> {
+export function startHelper(binary: string, mode: string, config: readonly ConfigEntry[], options: HelperOptions = {}): HelperProcess {
   const text = encodeConfig(config);
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary, [mode], {
-      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-      timeout: timeoutMs,
-      env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
-    });
+  const child = spawn(binary, [mode], {
+    stdio: [options.stdin ?? 'ignore', options.stdout ?? 'ignore', 'pipe', 'pipe'],
+    timeout: options.timeoutMs ?? 30_000,
+    env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+  });
+  const result = new Promise<HelperRun>((resolve, reject) => {
     const channel = child.stdio[3] as Readable & Writable;
     const messages: HelperMessage[] = [];
     let failure: Error | undefined;
@@ -135,22 +154,23 @@ export function runHelper(binary: string, mode: string, config: readonly ConfigE
     child.stderr?.on('data', (b: Buffer) => {
       if (stderr.length < 4096) stderr += b.toString('utf8');
     });
-    createInterface({ input: channel, crlfDelay: Infinity }).on('line', (line) => {
-      if (failure) return;
-      try {
-        messages.push(decodeMessage(line));
-      } catch (error) {
-        failure = error as Error;
-      }
-    });
+    createInterface({ input: channel, crlfDelay: Infinity })
+      .on('line', (line) => {
+        if (failure) return;
+        try {
+          messages.push(decodeMessage(line));
+        } catch (error) {
+          failure = error as Error;
+        }
+      })
+      .on('error', () => undefined); // reported through the channel's own error below
     channel.on('error', (error) => {
-      // EPIPE when the helper quits before reading its config: its exit explains why
-      if (errnoCode(error) !== 'EPIPE') failure ??= error;
+      // EPIPE/ECONNRESET when the helper quits before reading its config: its exit explains why
+      const code = errnoCode(error);
+      if (code !== 'EPIPE' && code !== 'ECONNRESET') failure ??= error;
     });
     channel.end(text);
-    child.on('error', (error) =>
-      reject(new TscError('system', `cannot start the native helper ${binary}`, { cause: error })),
-    );
+    child.on('error', (error) => reject(new TscError('system', `cannot start the native helper ${binary}`, { cause: error })));
     child.on('close', (status, signal) => {
       if (failure) return reject(failure);
       const record = messages.find((m) => m.type === 'error');
@@ -158,11 +178,15 @@ export function runHelper(binary: string, mode: string, config: readonly ConfigE
       const done = messages.some((m) => m.type === 'done');
       if (!done || status !== 0) {
         const how = signal ? `was killed by ${signal}` : `exited with status ${status}`;
-        return reject(
-          new TscError('helper', `the native helper (${mode}) ${how}${stderr ? `: ${stderr.trim()}` : ''}`),
-        );
+        return reject(new TscError('helper', `the native helper (${mode}) ${how}${stderr ? `: ${stderr.trim()}` : ''}`));
       }
       resolve({ messages, events: messages.filter((m): m is HelperEvent => m.type === 'event') });
     });
   });
+  return { child, stdin: child.stdin, stdout: child.stdout, result };
+}
+
+/** Runs the helper to completion with no stdio; see startHelper. */
+export function runHelper(binary: string, mode: string, config: readonly ConfigEntry[], timeoutMs = 30_000): Promise<HelperRun> {
+  return startHelper(binary, mode, config, { timeoutMs }).result;
 }
