@@ -51,8 +51,13 @@ interface ImageRow {
   added_at: string;
 }
 
-/** Records an image (or refreshes it) and points `tags` at it, moving them from other images. */
-export function saveImage(db: Database, image: NewImage, tags: readonly string[], now = new Date()): void {
+/**
+ * Records an image (or refreshes it) and points `tags` at it, moving them from other
+ * images. With `state: 'pulling'` the image is not listed and gets no tags yet, but it
+ * holds its blobs and layers against removal by other processes while they arrive;
+ * `completeImage` then finishes it. An image already complete stays complete.
+ */
+export function saveImage(db: Database, image: NewImage, tags: readonly string[], now = new Date(), state: 'pulling' | 'complete' = 'complete'): void {
   transaction(db, () => {
     const insertBlob = db.prepare('INSERT INTO blobs (digest, size, media_type) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING');
     for (const b of image.blobs) insertBlob.run(b.digest, b.size, b.mediaType);
@@ -60,9 +65,10 @@ export function saveImage(db: Database, image: NewImage, tags: readonly string[]
     const repoDigests = [...new Set([...(existing ? (JSON.parse(existing.repo_digests) as string[]) : []), ...image.repoDigests])];
     const size = image.layers.reduce((sum, l) => sum + l.size, 0);
     db.prepare(
-      `INSERT INTO images (id, manifest_digest, repo_digests, platform, created, size, added_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET manifest_digest = excluded.manifest_digest, repo_digests = excluded.repo_digests`,
-    ).run(image.id, image.manifestDigest, JSON.stringify(repoDigests), image.platform, image.created, size, now.toISOString());
+      `INSERT INTO images (id, manifest_digest, repo_digests, platform, created, size, added_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET manifest_digest = excluded.manifest_digest, repo_digests = excluded.repo_digests,
+         state = CASE WHEN images.state = 'complete' THEN 'complete' ELSE excluded.state END`,
+    ).run(image.id, image.manifestDigest, JSON.stringify(repoDigests), image.platform, image.created, size, now.toISOString(), state);
     const link = db.prepare('INSERT INTO image_blobs (image_id, digest) VALUES (?, ?) ON CONFLICT DO NOTHING');
     for (const b of image.blobs) link.run(image.id, b.digest);
     const insertLayer = db.prepare(
@@ -77,7 +83,15 @@ export function saveImage(db: Database, image: NewImage, tags: readonly string[]
     const tag = db.prepare(
       'INSERT INTO tags (name, image_id, tagged_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET image_id = excluded.image_id, tagged_at = excluded.tagged_at',
     );
-    for (const name of tags) tag.run(name, image.id, now.toISOString());
+    if (state === 'complete') for (const name of tags) tag.run(name, image.id, now.toISOString());
+  });
+}
+
+/** Marks a pulled image complete and tags it. */
+export function completeImage(db: Database, id: string, tags: readonly string[], now = new Date()): void {
+  transaction(db, () => {
+    db.prepare("UPDATE images SET state = 'complete' WHERE id = ?").run(id);
+    for (const name of tags) tagImage(db, id, name, now);
   });
 }
 
@@ -100,13 +114,13 @@ export function imageLayers(db: Database, id: string): LayerRecord[] {
 }
 
 export function listImages(db: Database): ImageRecord[] {
-  const rows = db.prepare('SELECT * FROM images ORDER BY added_at DESC, id').all() as unknown as ImageRow[];
+  const rows = db.prepare("SELECT * FROM images WHERE state = 'complete' ORDER BY added_at DESC, id").all() as unknown as ImageRow[];
   const tags = db.prepare('SELECT name, image_id FROM tags ORDER BY name').all() as { name: string; image_id: string }[];
   return rows.map((row) => toRecord(row, tags.filter((t) => t.image_id === row.id).map((t) => t.name)));
 }
 
 export function getImage(db: Database, id: string): ImageRecord | undefined {
-  const row = db.prepare('SELECT * FROM images WHERE id = ?').get(id) as unknown as ImageRow | undefined;
+  const row = db.prepare("SELECT * FROM images WHERE id = ? AND state = 'complete'").get(id) as unknown as ImageRow | undefined;
   if (!row) return undefined;
   const tags = db.prepare('SELECT name FROM tags WHERE image_id = ? ORDER BY name').all(id) as { name: string }[];
   return toRecord(row, tags.map((t) => t.name));
@@ -120,7 +134,7 @@ export function imageByTag(db: Database, name: string): ImageRecord | undefined 
 /** The image whose id starts with `prefix` (hex, optionally `sha256:`); ambiguity is an error. */
 export function imageByIdPrefix(db: Database, prefix: string): ImageRecord | undefined {
   const full = prefix.startsWith('sha256:') ? prefix : `sha256:${prefix}`;
-  const rows = db.prepare("SELECT id FROM images WHERE id >= ? AND id < ? || 'g' LIMIT 2").all(full, full) as { id: string }[];
+  const rows = db.prepare("SELECT id FROM images WHERE id >= ? AND id < ? || 'g' AND state = 'complete' LIMIT 2").all(full, full) as { id: string }[];
   if (rows.length > 1) {
     throw new TscError('invalid-argument', `image id prefix ${prefix} is ambiguous`, { hint: 'give more characters of the id' });
   }

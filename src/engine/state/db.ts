@@ -27,7 +27,10 @@ const MIGRATIONS: readonly string[] = [
      platform TEXT NOT NULL DEFAULT '',
      created TEXT NOT NULL DEFAULT '',
      size INTEGER NOT NULL DEFAULT 0,
-     added_at TEXT NOT NULL
+     added_at TEXT NOT NULL,
+     -- 'pulling' while its blobs and layers arrive: it holds them against garbage
+     -- collection by other processes, and is hidden from listings until complete
+     state TEXT NOT NULL DEFAULT 'complete' CHECK (state IN ('pulling', 'complete'))
    ) STRICT;
    CREATE TABLE image_blobs (            -- every blob an image needs: manifest, config, layers
      image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { openDatabase } from '../../../src/engine/state/db.ts';
 import {
-  getImage, imageByIdPrefix, imageByRepoDigest, imageByTag, imageLayers, layerState, listImages, removeImage, saveImage,
+  completeImage, getImage, imageByIdPrefix, imageByRepoDigest, imageByTag, imageLayers, layerState, listImages, removeImage, saveImage,
   setLayerReady, tagImage, untag, type NewImage,
 } from '../../../src/engine/images/records.ts';
 import { chainIds } from '../../../src/engine/images/chain.ts';
@@ -104,3 +104,24 @@ describe('chainIds', () => {
 function require_crypto() {
   return process.getBuiltinModule('node:crypto');
 }
+
+describe('images being pulled', () => {
+  it('are hidden and untagged until complete, and hold their layers against removal of other images', () => {
+    const db = openDatabase(':memory:');
+    saveImage(db, image(d('a'), [d('1')], d('m')), ['r/a:1']);
+    saveImage(db, image(d('b'), [d('1'), d('2')], d('n')), ['r/b:1'], new Date(), 'pulling');
+    assert.deepEqual(listImages(db).map((i) => i.id), [d('a')]);
+    assert.equal(imageByTag(db, 'r/b:1'), undefined);
+    const removal = removeImage(db, d('a'));
+    assert.deepEqual(removal.layers, [], 'the pulling image still needs layer 1');
+    assert.ok(!removal.blobs.includes(`${d('1')}-blob`));
+    completeImage(db, d('b'), ['r/b:1']);
+    assert.equal(imageByTag(db, 'r/b:1')?.id, d('b'));
+  });
+  it('a complete image stays complete when pulled again', () => {
+    const db = openDatabase(':memory:');
+    saveImage(db, image(d('a'), [d('1')], d('m')), ['r/a:1']);
+    saveImage(db, image(d('a'), [d('1')], d('m')), [], new Date(), 'pulling');
+    assert.equal(getImage(db, d('a'))?.tags[0], 'r/a:1');
+  });
+});
