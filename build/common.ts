@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type * as esbuild from 'esbuild';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const NATIVE_DIR = join(ROOT, 'src', 'native');
@@ -72,12 +73,12 @@ export interface BundleDefines {
  */
 const UNUSED_BY_TSC = ['semver', 'tinyglobby', 'minimatch', 'lilconfig', 'get-package-type'];
 
-const stubUnused = {
+const stubUnused: esbuild.Plugin = {
   name: 'stub-unused',
-  setup(build: { onResolve: Function; onLoad: Function }) {
+  setup(build) {
     const filter = new RegExp(`^(${UNUSED_BY_TSC.join('|')}|wsl-utils)$`);
-    build.onResolve({ filter }, (args: { path: string }) => ({ path: args.path, namespace: 'tsc-stub' }));
-    build.onLoad({ filter: /.*/, namespace: 'tsc-stub' }, (args: { path: string }) => ({
+    build.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'tsc-stub' }));
+    build.onLoad({ filter: /.*/, namespace: 'tsc-stub' }, (args) => ({
       loader: 'js',
       contents:
         args.path === 'wsl-utils'

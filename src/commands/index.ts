@@ -1,11 +1,24 @@
 /**
  * Every command, by id (topic and verb joined by ':'). oclif's "explicit" discovery reads
- * this map, so the whole CLI bundles into one file with no lookups on disk.
+ * this map, so the whole CLI bundles into one file with no lookups on disk. Top-level
+ * docker spellings (`tsc pull`, `tsc images`, `tsc rmi`) are aliases declared by each command.
  */
+import ImageHistory from './image/history.ts';
+import ImageInspect from './image/inspect.ts';
+import ImageLs from './image/ls.ts';
+import ImagePull from './image/pull.ts';
+import ImageRm from './image/rm.ts';
+import ImageTag from './image/tag.ts';
 import Info from './info.ts';
 import Version from './version.ts';
 
 export const commands = {
+  'image:history': ImageHistory,
+  'image:inspect': ImageInspect,
+  'image:ls': ImageLs,
+  'image:pull': ImagePull,
+  'image:rm': ImageRm,
+  'image:tag': ImageTag,
   info: Info,
   version: Version,
 };

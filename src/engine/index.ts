@@ -7,6 +7,12 @@
  * start-up stays flat however large the engine grows.
  */
 import { COMMIT, VERSION } from './build-info.ts';
+import type { EngineContext } from './context.ts';
+import type { HistoryRow, InspectReport } from './images/inspect.ts';
+import type { ListOptions } from './images/list.ts';
+import type { ImageSummary } from './images/present.ts';
+import type { PullOptions, PullResult } from './images/pull.ts';
+import type { RemoveReport } from './images/remove.ts';
 import type { CollectOptions } from './info/collect.ts';
 import type { HostInfo } from './info/types.ts';
 
@@ -32,4 +38,54 @@ export type InfoOptions = CollectOptions;
 export async function info(options: InfoOptions = {}): Promise<HostInfo> {
   const [{ collectInfo }, { currentIdentity }] = await Promise.all([import('./info/collect.ts'), import('./sys/identity.ts')]);
   return collectInfo(currentIdentity(), options);
+}
+
+// ---- images ---------------------------------------------------------------------------
+
+export type { PullEvent, PullOptions, PullResult } from './images/pull.ts';
+export type { ImageSummary } from './images/present.ts';
+export type { RemoveReport } from './images/remove.ts';
+export type { ImageInspect, InspectReport, HistoryRow } from './images/inspect.ts';
+export type { ListOptions as ImageListOptions } from './images/list.ts';
+
+async function withContext<T>(work: (ctx: EngineContext) => Promise<T>): Promise<T> {
+  const { openContext } = await import('./context.ts');
+  const ctx = openContext();
+  try {
+    return await work(ctx);
+  } finally {
+    ctx.close();
+  }
+}
+
+/** Pulls an image from its registry into the local store. */
+export async function pull(options: PullOptions): Promise<PullResult> {
+  const { pullImage } = await import('./images/pull.ts');
+  return withContext((ctx) => pullImage(ctx, options));
+}
+
+export async function listImages(options: ListOptions = {}): Promise<ImageSummary[]> {
+  const { imageSummaries } = await import('./images/list.ts');
+  return withContext((ctx) => imageSummaries(ctx, options));
+}
+
+export async function tagImage(source: string, target: string): Promise<void> {
+  const { tag } = await import('./images/list.ts');
+  return withContext((ctx) => tag(ctx, source, target));
+}
+
+/** Removes images; one report per reference, errors included (the caller picks the exit code). */
+export async function removeImages(references: readonly string[], options: { force?: boolean } = {}): Promise<RemoveReport[]> {
+  const { removeImages: remove } = await import('./images/remove.ts');
+  return withContext((ctx) => remove(ctx, references, options.force ?? false));
+}
+
+export async function inspectImages(references: readonly string[]): Promise<InspectReport[]> {
+  const { inspectImages: inspect } = await import('./images/inspect.ts');
+  return withContext((ctx) => inspect(ctx, references));
+}
+
+export async function imageHistory(reference: string): Promise<HistoryRow[]> {
+  const { imageHistory: history } = await import('./images/inspect.ts');
+  return withContext((ctx) => history(ctx, reference));
 }

@@ -13,6 +13,7 @@ static const struct mode {
 } modes[] = {
 	{ "probe", probe_main },
 	{ "userns-exec", userns_exec_main },
+	{ "fsops", fsops_main },
 };
 
 static const struct mode *find_mode(const char *name)
@@ -33,7 +34,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!mode) {
-		fprintf(stderr, "usage: tsc-helper probe|userns-exec (with the message socket on fd 3)\n"
+		fprintf(stderr, "usage: tsc-helper probe|userns-exec|fsops (with the message socket on fd 3)\n"
 				"       tsc-helper --version\n");
 		return 2;
 	}

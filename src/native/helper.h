@@ -31,9 +31,14 @@ const char *errname(int errno_);
 void report_error(const struct error *err);
 
 /* Sends {"type":TYPE,...} on MSG_FD as one line in one write. fields lists `KEY:T` separated
- * by spaces, T being s (a string), i (an int) or b (a bool), each taking one argument.
- * Strings are cut short as needed to keep the line below 4 KiB. */
+ * by spaces, T being s (a string), i (an int) or b (a bool), each taking one argument, or
+ * x (bytes as a hex string) or a (NUL-terminated strings back to back, as an array), each
+ * taking a const char * and a size_t length. Strings are cut short as needed to keep the
+ * line below 4 KiB. */
 void emit(const char *type, const char *fields, ...);
+/* As emit(), for a line of up to cap - 1 bytes built in buf (a reply of fsops); returns -1
+ * without sending anything if it does not fit. */
+int emit_long(char *buf, size_t cap, const char *type, const char *fields, ...);
 
 static inline void close_fdp(int *fd)
 {
@@ -86,6 +91,7 @@ int idmap_enter(int sync, struct error *err);
 
 int probe_main(struct error *err);
 int userns_exec_main(struct error *err);
+int fsops_main(struct error *err);
 int probe_kernel_overlay(bool userns, struct error *err);
 int probe_fuse_overlayfs(const char *tool, struct error *err);
 

@@ -11,8 +11,8 @@
 #define VALUE_MAX 1536 /* no line has more than two long strings, so it stays below 4 KiB */
 
 struct line {
-	char buf[LINE_MAX_];
-	size_t len;
+	char *buf;
+	size_t cap, len;
 	bool overflow;
 };
 
@@ -44,7 +44,7 @@ const char *errname(int errno_)
 		{ ENAMETOOLONG, "ENAMETOOLONG" }, { ENOSYS, "ENOSYS" }, { ENOTEMPTY, "ENOTEMPTY" },
 		{ ELOOP, "ELOOP" }, { EOPNOTSUPP, "EOPNOTSUPP" }, { EOVERFLOW, "EOVERFLOW" },
 		{ ENOTSOCK, "ENOTSOCK" }, { ETXTBSY, "ETXTBSY" }, { EUSERS, "EUSERS" },
-		{ ESTALE, "ESTALE" }, { EDQUOT, "EDQUOT" },
+		{ ESTALE, "ESTALE" }, { EDQUOT, "EDQUOT" }, { ENODATA, "ENODATA" }, { ERANGE, "ERANGE" },
 	};
 
 	if (errno_ == 0)
@@ -57,7 +57,7 @@ const char *errname(int errno_)
 
 static void put(struct line *l, const char *s, size_t n)
 {
-	if (l->overflow || l->len + n > LINE_MAX_ - 2) { /* 2: the closing "}\n" */
+	if (l->overflow || l->len + n > l->cap - 2) { /* 2: the closing "}\n" */
 		l->overflow = true;
 		return;
 	}
@@ -109,6 +109,30 @@ static void put_string(struct line *l, const char *str, size_t n)
 	put(l, "\"", 1);
 }
 
+/* Bytes as a string of lower-case hex digits. */
+static void put_hex(struct line *l, const unsigned char *s, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	put(l, "\"", 1);
+	for (size_t i = 0; i < n; i++)
+		put(l, (char[]){ digits[s[i] >> 4], digits[s[i] & 15] }, 2);
+	put(l, "\"", 1);
+}
+
+/* NUL-terminated strings back to back (as listxattr gives them) as an array of strings. */
+static void put_list(struct line *l, const char *list, size_t n)
+{
+	put(l, "[", 1);
+	for (size_t i = 0, len; i < n; i += len + 1) {
+		len = strnlen(list + i, n - i);
+		if (i > 0)
+			put(l, ",", 1);
+		put_string(l, list + i, len);
+	}
+	put(l, "]", 1);
+}
+
 static void put_value(struct line *l, char type, va_list *ap)
 {
 	char num[16];
@@ -119,6 +143,14 @@ static void put_value(struct line *l, char type, va_list *ap)
 		put_string(l, s, strlen(s));
 	} else if (type == 'i') {
 		put(l, num, (size_t)snprintf(num, sizeof num, "%d", va_arg(*ap, int)));
+	} else if (type == 'x' || type == 'a') {
+		const char *data = va_arg(*ap, const char *);
+		size_t n = va_arg(*ap, size_t);
+
+		if (type == 'x')
+			put_hex(l, (const unsigned char *)data, n);
+		else
+			put_list(l, data, n);
 	} else {
 		bool b = va_arg(*ap, int);
 
@@ -127,40 +159,63 @@ static void put_value(struct line *l, char type, va_list *ap)
 }
 
 /* Best effort: if the engine is gone there is nobody left to tell. A line that would
- * overflow is dropped rather than sent as broken JSON (VALUE_MAX rules that out). */
-static void send_line(struct line *l)
+ * overflow is not sent as broken JSON: -1 (VALUE_MAX rules that out below 4 KiB). */
+static int send_line(struct line *l)
 {
+	size_t sent = 0;
 	ssize_t n;
 
 	if (l->overflow)
-		return;
+		return -1;
 	memcpy(l->buf + l->len, "}\n", 2);
-	do
-		n = send(MSG_FD, l->buf, l->len + 2, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n < 0 && errno == ENOTSOCK) /* a pipe, as in manual tests */
-		n = write(MSG_FD, l->buf, l->len + 2);
+	while (sent < l->len + 2) { /* a line above the socket's buffer may go out in parts */
+		n = send(MSG_FD, l->buf + sent, l->len + 2 - sent, MSG_NOSIGNAL);
+		if (n < 0 && errno == ENOTSOCK) /* a pipe, as in manual tests */
+			n = write(MSG_FD, l->buf + sent, l->len + 2 - sent);
+		if (n < 0 && errno != EINTR)
+			break;
+		sent += n > 0 ? (size_t)n : 0;
+	}
+	return 0;
+}
+
+static int emit_into(struct line *l, const char *type, const char *fields, va_list *ap)
+{
+	put(l, "{\"type\":", 8);
+	put_string(l, type, strlen(type));
+	for (const char *f = fields + strspn(fields, " "); *f; f += strspn(f, " ")) {
+		size_t key_len = strcspn(f, ":");
+
+		put(l, ",", 1);
+		put_string(l, f, key_len);
+		put(l, ":", 1);
+		put_value(l, f[key_len + 1], ap);
+		f += key_len + 2;
+	}
+	return send_line(l);
 }
 
 void emit(const char *type, const char *fields, ...)
 {
-	struct line l = { .len = 0 };
+	char buf[LINE_MAX_];
+	struct line l = { .buf = buf, .cap = sizeof buf };
 	va_list ap;
 
-	put(&l, "{\"type\":", 8);
-	put_string(&l, type, strlen(type));
 	va_start(ap, fields);
-	for (const char *f = fields + strspn(fields, " "); *f; f += strspn(f, " ")) {
-		size_t key_len = strcspn(f, ":");
-
-		put(&l, ",", 1);
-		put_string(&l, f, key_len);
-		put(&l, ":", 1);
-		put_value(&l, f[key_len + 1], &ap);
-		f += key_len + 2;
-	}
+	emit_into(&l, type, fields, &ap);
 	va_end(ap);
-	send_line(&l);
+}
+
+int emit_long(char *buf, size_t cap, const char *type, const char *fields, ...)
+{
+	struct line l = { .buf = buf, .cap = cap };
+	va_list ap;
+	int r;
+
+	va_start(ap, fields);
+	r = emit_into(&l, type, fields, &ap);
+	va_end(ap);
+	return r;
 }
 
 void report_error(const struct error *err)

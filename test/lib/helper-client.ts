@@ -38,6 +38,8 @@ export function runHelperAs(
   config: readonly ConfigEntry[] | string,
   who: AsUserOptions & { name: string },
 ): Promise<HelperResult> {
+  // encode before starting: a config that cannot be encoded must not leave a helper waiting for one
+  const text = typeof config === 'string' ? config : encodeConfig(config);
   const { child, channel } = startHelper(helper, mode, who);
   const messages: HelperMessage[] = [];
   let stdout = '';
@@ -53,7 +55,7 @@ export function runHelperAs(
     // a helper that quits before reading its configuration resets the socket; its exit status tells why
     .on('error', () => undefined);
   channel.on('error', () => undefined);
-  channel.end(typeof config === 'string' ? config : encodeConfig(config));
+  channel.end(text);
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (status, signal) => resolve({ status, signal, messages, stdout, stderr }));

@@ -5,12 +5,13 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { requires, testHost } from './env.ts';
+import { tarBuffer } from '../../src/engine/layers/tar-write.ts';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -170,4 +171,65 @@ export function skopeoPush(layout: FixtureLayout, registry: string, repository: 
 export function skopeoRawManifest(registry: string, repository: string, reference: string): Buffer {
   const sep = reference.includes(':') ? '@' : ':';
   return execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry}/${repository}${sep}${reference}`]);
+}
+
+/** A gzipped layer written with tsc's own tar writer (for owners, xattrs and whiteouts GNU tar cannot fake). */
+async function writtenLayer(entries: Parameters<typeof tarBuffer>[0]): Promise<{ blob: Blob; diffId: string }> {
+  const tar = await tarBuffer(entries);
+  return { blob: blob(OCI_LAYER_GZIP, gzipSync(tar)), diffId: sha256(tar) };
+}
+
+/** security.capability v2 granting cap_net_raw (bit 13), effective: what `setcap cap_net_raw+ep` writes. */
+export const CAP_NET_RAW_V2 = Buffer.from([0x01, 0x00, 0x00, 0x02, 0x00, 0x20, 0x00, 0x00, 0x00, 0x20, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0]);
+
+/**
+ * A two-layer linux/amd64 image exercising what unpacking must preserve: owners other
+ * than root, setuid and sticky modes, binary and user xattrs, a hardlink, and in the
+ * second layer a whiteout and an opaque directory.
+ */
+export async function richLayout(t: TestContext, tag = 'rich'): Promise<FixtureLayout> {
+  const dir = tempDir(t, 'rich');
+  // content unique to this run, so no earlier run's blobs or layers can be reused
+  const salt = randomBytes(8).toString('hex');
+  const busybox = readFileSync(BUSYBOX);
+  const base = await writtenLayer([
+    { path: 'bin/', type: 'directory', mode: 0o755 },
+    { path: 'bin/busybox', type: 'file', mode: 0o755, body: busybox },
+    { path: 'bin/sh', type: 'symlink', linkname: 'busybox' },
+    { path: 'bin/ping', type: 'file', mode: 0o4755, body: 'not really ping\n', xattrs: { 'security.capability': CAP_NET_RAW_V2 } },
+    { path: 'bin/ping-link', type: 'hardlink', linkname: 'bin/ping' },
+    { path: 'etc/', type: 'directory' },
+    { path: 'etc/passwd', type: 'file', body: 'root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33:www:/var/www:/bin/sh\n' },
+    { path: 'etc/tagged', type: 'file', body: 'x', xattrs: { 'user.tsc.note': 'hello' } },
+    { path: 'etc/removeme', type: 'file', body: 'gone in layer 2\n' },
+    { path: 'etc/fixture-id', type: 'file', body: `${salt}\n` },
+    { path: 'etc/opaque/', type: 'directory' },
+    { path: 'etc/opaque/old', type: 'file', body: 'hidden by layer 2\n' },
+    { path: 'tmp/', type: 'directory', mode: 0o1777 },
+    { path: 'var/www/', type: 'directory', mode: 0o750, uid: 33, gid: 33 },
+    { path: 'var/www/index.html', type: 'file', mode: 0o640, uid: 33, gid: 33, body: '<h1>hi</h1>\n' },
+  ]);
+  const top = await writtenLayer([
+    { path: 'etc/.wh.removeme', type: 'file', body: '' },
+    { path: 'etc/opaque/', type: 'directory' },
+    { path: 'etc/opaque/.wh..wh..opq', type: 'file', body: '' },
+    { path: 'etc/opaque/new', type: 'file', body: `from layer 2 of ${salt}\n` },
+  ]);
+  const config = json(OCI_CONFIG, {
+    architecture: 'amd64',
+    os: 'linux',
+    created: '2026-01-02T03:04:05Z',
+    config: { Cmd: ['/bin/sh'], Env: ['PATH=/bin'], User: '0', Labels: { fixture: 'rich' } },
+    rootfs: { type: 'layers', diff_ids: [base.diffId, top.diffId] },
+    history: [{ created: '2026-01-02T03:04:05Z', created_by: 'base layer' }, { created: '2026-01-02T03:04:06Z', created_by: 'whiteouts' }],
+  });
+  const manifest = json(OCI_MANIFEST, {
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: { mediaType: config.mediaType, digest: config.digest, size: config.size },
+    layers: [base.blob, top.blob].map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+  });
+  const img = { architecture: 'amd64', manifest, config, layers: [base.blob, top.blob], diffIds: [base.diffId, top.diffId] };
+  writeLayout(join(dir, 'oci'), tag, manifest, [config, base.blob, top.blob]);
+  return { dir: join(dir, 'oci'), tag, top: manifest, images: [img] };
 }

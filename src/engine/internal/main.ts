@@ -1,0 +1,46 @@
+/**
+ * Internal operations: tsc re-executed by itself, inside a user namespace the helper made
+ * (src/engine/sys/userns.ts), to do work that must own files as other ids. Not a user
+ * interface: arguments are positional and results are one JSON line on stdout; failures
+ * are a JSON line `{"error": ...}` and exit 1. Loaded without the CLI framework.
+ *
+ *   extract-layer TARGET FORMAT HELPER   a layer blob on stdin -> {"diffId", "result"}
+ */
+import { TscError } from '../errors.ts';
+import type { WhiteoutFormat } from '../layers/extract-types.ts';
+import { unpackLayer } from '../layers/unpack.ts';
+import { openFsOps } from '../sys/fsops.ts';
+
+export async function runInternal(argv: readonly string[]): Promise<number> {
+  try {
+    const [op, ...args] = argv;
+    if (op === 'extract-layer') return await extractLayerOp(args);
+    throw new TscError('internal', `unknown internal operation ${JSON.stringify(op)}`);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const code = error instanceof TscError ? error.code : 'internal';
+    process.stdout.write(`${JSON.stringify({ error: { code, message } })}\n`);
+    return 1;
+  }
+}
+
+async function extractLayerOp(args: readonly string[]): Promise<number> {
+  const [target, format, helper] = args;
+  if (!target || !helper || (format !== 'apply' && format !== 'overlay' && format !== 'xattr-overlay')) {
+    throw new TscError('internal', 'usage: extract-layer TARGET apply|overlay|xattr-overlay HELPER');
+  }
+  const fsops = await openFsOps(helper);
+  try {
+    const unpacked = await unpackLayer(process.stdin, target, {
+      format: format as WhiteoutFormat,
+      ownership: 'keep',
+      overlayXattrs: 'user',
+      setXattr: (path, name, value) => fsops.setXattr(path, name, value),
+      mknod: (path, kind, mode, major, minor) => fsops.mknod(path, kind, mode, major, minor),
+    });
+    process.stdout.write(`${JSON.stringify(unpacked)}\n`);
+    return 0;
+  } finally {
+    await fsops.close();
+  }
+}
