@@ -8,7 +8,13 @@ import ImageInspect from './image/inspect.ts';
 import ImageLs from './image/ls.ts';
 import ImagePull from './image/pull.ts';
 import ImageRm from './image/rm.ts';
+import ImagePrune from './image/prune.ts';
+import ImagePush from './image/push.ts';
 import ImageTag from './image/tag.ts';
+import Login from './login.ts';
+import Logout from './logout.ts';
+import Search from './search.ts';
+import SystemCheck from './system/check.ts';
 import Info from './info.ts';
 import Version from './version.ts';
 
@@ -17,8 +23,14 @@ export const commands = {
   'image:inspect': ImageInspect,
   'image:ls': ImageLs,
   'image:pull': ImagePull,
+  'image:prune': ImagePrune,
+  'image:push': ImagePush,
   'image:rm': ImageRm,
   'image:tag': ImageTag,
   info: Info,
+  login: Login,
+  logout: Logout,
+  search: Search,
+  'system:check': SystemCheck,
   version: Version,
 };

@@ -12,6 +12,11 @@ import type { HistoryRow, InspectReport } from './images/inspect.ts';
 import type { ListOptions } from './images/list.ts';
 import type { ImageSummary } from './images/present.ts';
 import type { PullOptions, PullResult } from './images/pull.ts';
+import type { PushOptions, PushResult } from './images/push.ts';
+import type { PruneResult } from './images/prune.ts';
+import type { SearchOptions, SearchResult } from './images/search.ts';
+import type { CheckOptions, CheckReport } from './images/check.ts';
+import type { LoginOptions } from './auth/login.ts';
 import type { RemoveReport } from './images/remove.ts';
 import type { CollectOptions } from './info/collect.ts';
 import type { HostInfo } from './info/types.ts';
@@ -88,4 +93,42 @@ export async function inspectImages(references: readonly string[]): Promise<Insp
 export async function imageHistory(reference: string): Promise<HistoryRow[]> {
   const { imageHistory: history } = await import('./images/inspect.ts');
   return withContext((ctx) => history(ctx, reference));
+}
+
+export type { PushEvent, PushOptions, PushResult } from './images/push.ts';
+export type { PruneResult } from './images/prune.ts';
+export type { SearchResult } from './images/search.ts';
+export type { CheckProblem, CheckReport } from './images/check.ts';
+
+/** Pushes a local image to a registry. */
+export async function push(options: PushOptions): Promise<PushResult> {
+  const { pushImage } = await import('./images/push.ts');
+  return withContext((ctx) => pushImage(ctx, options));
+}
+
+export async function pruneImages(options: { all: boolean }): Promise<PruneResult> {
+  const { pruneImages: prune } = await import('./images/prune.ts');
+  return withContext((ctx) => prune(ctx, options));
+}
+
+export async function search(options: SearchOptions): Promise<SearchResult[]> {
+  const { searchRegistry } = await import('./images/search.ts');
+  return withContext((ctx) => searchRegistry(ctx, options));
+}
+
+/** Verifies the store, and with `repair` fixes what killed processes or a bad disk left. */
+export async function checkSystem(options: CheckOptions): Promise<CheckReport> {
+  const { checkStore } = await import('./images/check.ts');
+  return withContext((ctx) => checkStore(ctx, options));
+}
+
+/** Checks the credentials with the registry, then stores them where podman and docker find them. */
+export async function login(options: LoginOptions): Promise<{ registry: string; file: string }> {
+  const { login: doLogin } = await import('./auth/login.ts');
+  return withContext((ctx) => doLogin(ctx, options));
+}
+
+export async function logout(registry: string | undefined): Promise<{ registry: string; removed: boolean }> {
+  const { logout: doLogout } = await import('./auth/login.ts');
+  return withContext((ctx) => doLogout(ctx, registry));
 }

@@ -61,6 +61,7 @@ export function runAs(file: string, args: readonly string[], options: AsUserOpti
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     child.on('error', reject);
     child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
+    child.stdin.on('error', () => undefined); // EPIPE when the program exits without reading
     child.stdin.end(options.input ?? '');
   });
 }

@@ -12,7 +12,7 @@ import { TscError } from '../errors.ts';
 import type { EngineContext } from '../context.ts';
 import { chainIds } from './chain.ts';
 import { parseImageConfig, type ImageConfig } from './config.ts';
-import { completeImage, getImage, imageByTag, saveImage, type NewImage } from './records.ts';
+import { completeImage, getImage, imageByTag, imageLayers, layerState, saveImage, type NewImage } from './records.ts';
 import { registryClient, type RemoteOptions } from './remote.ts';
 import type { ImageStore } from './store.ts';
 import { ensureLayer } from './unpack.ts';
@@ -66,7 +66,7 @@ export async function pullImage(ctx: EngineContext, options: PullOptions): Promi
 
     const tags = ref.tag ? [formatReference({ registry: ref.registry, repository: ref.repository, tag: ref.tag })] : [];
     const known = getImage(store.db, manifest.manifest.config.digest);
-    if (known && known.manifestDigest === manifest.digest && (tags.length === 0 || imageByTag(store.db, tags[0]!)?.id === known.id)) {
+    if (known && known.manifestDigest === manifest.digest && (tags.length === 0 || imageByTag(store.db, tags[0]!)?.id === known.id) && (await intact(store, known.id))) {
       emit({ kind: 'done', id: known.id });
       return { id: known.id, reference: name, digest: resolved.digest, downloaded: 0, layers: manifest.manifest.layers.length, upToDate: true };
     }
@@ -111,6 +111,13 @@ export async function pullImage(ctx: EngineContext, options: PullOptions): Promi
   } finally {
     await client.close();
   }
+}
+
+/** Every blob of the image is in the content store and every layer is unpacked. */
+async function intact(store: ImageStore, id: string): Promise<boolean> {
+  const blobs = store.db.prepare('SELECT digest FROM image_blobs WHERE image_id = ?').all(id) as { digest: string }[];
+  for (const { digest } of blobs) if (!(await store.content.has(digest))) return false;
+  return imageLayers(store.db, id).every((l) => layerState(store.db, l.chainId) === 'ready');
 }
 
 async function fetchConfig(client: RegistryClient, store: ImageStore, ref: ImageReference, descriptor: Descriptor): Promise<Uint8Array> {

@@ -4,10 +4,6 @@
  * against a second, real docker-registry started with an htpasswd file.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import { isTscError } from '../../../src/engine/errors.ts';
 import { fetchBlob } from '../../../src/engine/registry/blobs.ts';
@@ -16,8 +12,8 @@ import { catalog } from '../../../src/engine/registry/listing.ts';
 import { fetchManifest } from '../../../src/engine/registry/manifests.ts';
 import { OCI_MANIFEST } from '../../../src/engine/registry/media-types.ts';
 import { bytesSource, pushBlob, putManifest } from '../../../src/engine/registry/push.ts';
-import { requires } from '../../lib/env.ts';
-import { busyboxLayout, requiresRegistry, skopeoPush, tempDir, uniqueRepository, type FixtureLayout } from '../../lib/registry-fixtures.ts';
+import { basicRegistry } from '../../lib/htpasswd-registry.ts';
+import { busyboxLayout, requiresRegistry, skopeoPush, uniqueRepository, type FixtureLayout } from '../../lib/registry-fixtures.ts';
 import { FaultProxy } from './fault-proxy.ts';
 import { SERVICE, TokenServer, type TokenServerOptions } from './token-server.ts';
 
@@ -125,48 +121,9 @@ describe('bearer token auth', () => {
   });
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/** A second docker-registry with htpasswd auth, on a free port, storing into a temp dir. */
-async function basicRegistry(t: TestContext): Promise<string | undefined> {
-  if ((await requiresRegistry(t)) === undefined) return undefined;
-  if (!requires(t, spawnSync('htpasswd', ['-h']).error === undefined, 'htpasswd is not installed (apache2-utils)')) return undefined;
-  if (!requires(t, spawnSync('docker-registry', ['--version']).status === 0, 'docker-registry is not installed')) return undefined;
-  const dir = tempDir(t, 'basic-registry');
-  const hashed = spawnSync('htpasswd', ['-Bbn', USER.username, USER.password], { encoding: 'utf8' });
-  assert.equal(hashed.status, 0, hashed.stderr);
-  writeFileSync(join(dir, 'htpasswd'), hashed.stdout);
-  const host = `127.0.0.1:${await freePort()}`;
-  writeFileSync(join(dir, 'config.yml'), [
-    'version: 0.1',
-    'log: {level: error}',
-    `storage: {filesystem: {rootdirectory: ${join(dir, 'data')}}, delete: {enabled: true}}`,
-    `http: {addr: "${host}"}`,
-    `auth: {htpasswd: {realm: tsc-basic, path: ${join(dir, 'htpasswd')}}}`,
-  ].join('\n'));
-  const child = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  t.after(() => {
-    child.kill('SIGTERM');
-  });
-  for (let i = 0; i < 100; i++) {
-    const status = await fetch(`http://${host}/v2/`).then((r) => r.status, () => 0);
-    if (status === 401) return host;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  assert.fail(`docker-registry with htpasswd did not start on ${host}: ${stderr}`);
-}
-
 describe('basic auth against docker-registry with htpasswd', () => {
   it('announces Basic, pushes and pulls with credentials', async (t) => {
-    const host = await basicRegistry(t);
+    const host = await basicRegistry(t, USER);
     if (host === undefined) return;
     const anonymous = new RegistryClient(host, { insecure: true });
     assert.deepEqual(await anonymous.ping(), { status: 401, apiVersion: 'registry/2.0', challenge: { scheme: 'basic', params: { realm: 'tsc-basic' } } });

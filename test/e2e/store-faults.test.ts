@@ -1,0 +1,104 @@
+/**
+ * The store survives what goes wrong: a pull killed with SIGKILL at an arbitrary moment
+ * leaves nothing visible and the next pull succeeds; a blob corrupted on disk is found by
+ * `tsc system check`, removed by `--repair`, and a new pull restores the image.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, it } from 'node:test';
+import { requires, requiresTestHost, type TestHost } from '../lib/env.ts';
+import { requiresRegistry, richLayout, skopeoPush, uniqueRepository } from '../lib/registry-fixtures.ts';
+import { DIST_TSC, staged } from '../lib/stage.ts';
+import { asUserArgv, runAs, userEnv } from '../lib/users.ts';
+import type { CheckReport, ImageSummary } from '../../src/engine/index.ts';
+
+const tsc = staged(DIST_TSC);
+
+function as(host: TestHost) {
+  return { uid: host.uid, cgroup: host.cgroup, env: userEnv(host.uid, host.user) };
+}
+
+async function images(host: TestHost): Promise<ImageSummary[]> {
+  const r = await runAs(tsc!, ['images', '--format', 'json'], as(host));
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.trim() === '' ? [] : r.stdout.trim().split('\n').map((l) => JSON.parse(l) as ImageSummary);
+}
+
+describe('store consistency under faults (rootless)', () => {
+  it('a pull killed with SIGKILL leaves no image behind, and the next pull succeeds', async (t) => {
+    const host = requiresTestHost(t);
+    if (!host || !requires(t, tsc !== undefined, 'dist/tsc is not built')) return;
+    const registry = await requiresRegistry(t);
+    if (!registry) return;
+    const layout = await richLayout(t);
+    const repo = uniqueRepository('killed');
+    skopeoPush(layout, registry, repo);
+    const name = `${registry}/${repo}:rich`;
+    const store = `/home/${host.user}/.local/share/tsc`;
+
+    // kill at increasing delays until one lands mid-pull (the pull takes ~100 ms here)
+    let killedMidway = false;
+    for (const delay of [5, 20, 40, 60, 80, 120]) {
+      const child = spawn('/bin/sh', asUserArgv(tsc!, ['pull', name], as(host)), { env: as(host).env, stdio: 'ignore' });
+      await sleep(delay);
+      child.kill('SIGKILL');
+      const status = await new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+      if (status === null && !(await images(host)).some((i) => i.Repository === `${registry}/${repo}`)) {
+        killedMidway = true;
+        break;
+      }
+      await runAs(tsc!, ['rmi', name], as(host));
+    }
+    assert.ok(killedMidway, 'a pull was killed before it finished');
+    assert.ok(!(await images(host)).some((i) => i.Repository === `${registry}/${repo}`), 'the killed pull left no image');
+
+    const again = await runAs(tsc!, ['pull', name], as(host));
+    assert.equal(again.status, 0, again.stderr);
+    const row = (await images(host)).find((i) => i.Repository === `${registry}/${repo}`);
+    assert.equal(row?.ID, layout.images[0]!.config.digest);
+
+    // whatever the killed pull left is reported and cleaned by the check (no grace period)
+    const check = await runAs(tsc!, ['system', 'check', '--repair', '--grace', '0', '--format', 'json'], as(host));
+    assert.equal(check.status, 0, check.stdout + check.stderr);
+    const report = JSON.parse(check.stdout) as CheckReport;
+    assert.ok(report.problems.every((p) => ['stale-ingest', 'stale-scratch', 'unfinished-pull', 'orphan-blob', 'orphan-layer'].includes(p.kind)), JSON.stringify(report.problems));
+    assert.deepEqual(readdirSync(join(store, 'oci', 'ingest')), []);
+    assert.deepEqual(readdirSync(join(store, 'tmp')), []);
+    const clean = JSON.parse((await runAs(tsc!, ['system', 'check', '--format', 'json'], as(host))).stdout) as CheckReport;
+    assert.deepEqual(clean.problems, []);
+    assert.equal((await runAs(tsc!, ['rmi', name], as(host))).status, 0);
+  });
+
+  it('finds a corrupt blob, removes it on repair, and a new pull restores the image', async (t) => {
+    const host = requiresTestHost(t);
+    if (!host || !requires(t, tsc !== undefined, 'dist/tsc is not built')) return;
+    const registry = await requiresRegistry(t);
+    if (!registry) return;
+    const layout = await richLayout(t);
+    const repo = uniqueRepository('corrupt');
+    skopeoPush(layout, registry, repo);
+    const name = `${registry}/${repo}:rich`;
+    assert.equal((await runAs(tsc!, ['pull', '-q', name], as(host))).status, 0);
+    const layer = layout.images[0]!.layers[1]!.digest;
+    const blob = `/home/${host.user}/.local/share/tsc/oci/blobs/sha256/${layer.slice(7)}`;
+    writeFileSync(blob, 'bit rot');
+
+    const found = await runAs(tsc!, ['system', 'check'], as(host));
+    assert.equal(found.status, 1);
+    assert.match(found.stdout, new RegExp(`found: corrupt-blob ${layer}`));
+    const repaired = await runAs(tsc!, ['system', 'check', '--repair'], as(host));
+    assert.match(repaired.stdout, new RegExp(`repaired: corrupt-blob ${layer}`));
+    assert.equal(existsSync(blob), false);
+
+    // the image still exists but needs its blob: pulling again restores it
+    const again = await runAs(tsc!, ['pull', name], as(host));
+    assert.equal(again.status, 0, again.stderr);
+    assert.ok(existsSync(blob));
+    const clean = JSON.parse((await runAs(tsc!, ['system', 'check', '--format', 'json'], as(host))).stdout) as CheckReport;
+    assert.deepEqual(clean.problems, []);
+    assert.equal((await runAs(tsc!, ['rmi', name], as(host))).status, 0);
+  });
+});
