@@ -13,6 +13,13 @@ export const formatFlag = Flags.string({
   description: "output as 'json' or a Go template, e.g. '{{.host.kernel}}'",
 });
 
+/** podman's --tls-verify: true (default) requires https; false allows plain http. */
+export const tlsVerifyFlag = Flags.boolean({
+  default: true,
+  allowNo: true,
+  description: 'require https (--tls-verify=false or --no-tls-verify: allow plain http)',
+});
+
 export abstract class TscCommand extends Command {
   static override baseFlags = { 'log-level': logLevelFlag };
 

@@ -4,7 +4,7 @@
  * plugins, no theme file), so the same code runs from a bundle, the single executable or
  * a checkout without oclif touching the disk.
  */
-import { Config, Plugin, run } from '@oclif/core';
+import { Config, Plugin, run, type Command } from '@oclif/core';
 import pjson from '../../package.json' with { type: 'json' };
 import { commands } from '../commands/index.ts';
 import { LOG_LEVELS, type LogLevel, TscError } from '../engine/index.ts';
@@ -25,9 +25,12 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(versionLine());
     return 0;
   }
-  const commandId = rest.filter((a) => !a.startsWith('-')).slice(0, 2).join(' ');
+  let commandId: string | undefined;
   try {
-    await run(rest, await loadConfig());
+    const config = await loadConfig();
+    const found = findCommand(config, rest);
+    commandId = found?.id.replaceAll(':', ' ');
+    await run(found ? booleanValues(rest, found) : rest, config);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     const report = describeError(error, { debug: logLevel() === 'debug', command: commandId });
@@ -50,6 +53,35 @@ function takeGlobalFlags(argv: string[]): string[] {
     setLogLevel(value as LogLevel);
   }
   return rest;
+}
+
+/** The command `argv` names: the longest run of leading words that is a command id or alias. */
+function findCommand(config: Config, argv: readonly string[]): (Command.Loadable & { words: number }) | undefined {
+  const words: string[] = [];
+  for (const arg of argv) {
+    if (arg.startsWith('-')) break;
+    words.push(arg);
+  }
+  for (let n = words.length; n > 0; n--) {
+    const command = config.findCommand(words.slice(0, n).join(':'));
+    if (command) return { ...command, words: n };
+  }
+  return undefined;
+}
+
+/**
+ * docker and podman accept `--flag=true|false` for boolean flags (`--tls-verify=false`);
+ * oclif does not, so those become `--flag` / `--no-flag` before parsing.
+ */
+function booleanValues(argv: readonly string[], command: Command.Loadable & { words: number }): string[] {
+  return argv.map((arg, i) => {
+    const match = i >= command.words ? /^--([a-z0-9-]+)=(true|false)$/.exec(arg) : null;
+    if (!match) return arg;
+    const flag = command.flags[match[1]!];
+    if (flag?.type !== 'boolean') return arg;
+    if (match[2] === 'true') return `--${match[1]}`;
+    return flag.allowNo ? `--no-${match[1]}` : arg;
+  });
 }
 
 async function loadConfig(): Promise<Config> {

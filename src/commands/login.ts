@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { createInterface } from 'node:readline/promises';
-import { TscCommand } from '../cli/base.ts';
+import { TscCommand, tlsVerifyFlag } from '../cli/base.ts';
 import * as engine from '../engine/index.ts';
 
 export default class Login extends TscCommand {
@@ -10,7 +10,7 @@ export default class Login extends TscCommand {
     username: Flags.string({ char: 'u', description: 'user name' }),
     password: Flags.string({ char: 'p', description: 'password (prefer --password-stdin)' }),
     'password-stdin': Flags.boolean({ description: 'read the password from stdin' }),
-    'tls-verify': Flags.boolean({ default: true, allowNo: true, description: 'require https' }),
+    'tls-verify': tlsVerifyFlag,
   };
 
   async run(): Promise<void> {

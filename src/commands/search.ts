@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { TscCommand } from '../cli/base.ts';
+import { TscCommand, tlsVerifyFlag } from '../cli/base.ts';
 import { formatItems } from '../cli/output.ts';
 import { renderTable } from '../cli/render/table.ts';
 import * as engine from '../engine/index.ts';
@@ -11,7 +11,7 @@ export default class Search extends TscCommand {
     limit: Flags.integer({ default: 25, description: 'at most this many results' }),
     'list-tags': Flags.boolean({ description: 'list the tags of each repository' }),
     format: Flags.string({ description: "'json' or a Go template per result" }),
-    'tls-verify': Flags.boolean({ default: true, allowNo: true, description: 'require https' }),
+    'tls-verify': tlsVerifyFlag,
   };
 
   async run(): Promise<void> {

@@ -100,6 +100,15 @@ describe('the single executable', () => {
     assert.match(level.stderr, /^Error: invalid --log-level "loud"\nHint: use one of debug, info, warn, error\n$/);
   });
 
+  it('takes --flag=false for boolean flags, as podman users write them', (t) => {
+    if (!requires(t, tsc !== undefined, 'dist/tsc is not built')) return;
+    const r = run(['pull', '--tls-verify=false', 'registry.invalid/x']);
+    assert.equal(r.status, 125);
+    assert.match(r.stderr, /^Error: cannot reach registry registry\.invalid at http:\/\/registry\.invalid/m, 'plain http was chosen');
+    const unknown = run(['pull', '--bogus', 'x']);
+    assert.match(unknown.stderr, /Hint: see 'tsc pull --help'/, 'the hint names the command, not its arguments');
+  });
+
   it('rejects a bad --format template with exit 125, naming it', (t) => {
     if (!requires(t, tsc !== undefined, 'dist/tsc is not built')) return;
     const r = run(['version', '--format', '{{.nosuch}}']);

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { TscCommand } from '../../cli/base.ts';
+import { TscCommand, tlsVerifyFlag } from '../../cli/base.ts';
 import { PullProgress } from '../../cli/render/pull-progress.ts';
 import * as engine from '../../engine/index.ts';
 
@@ -10,7 +10,7 @@ export default class ImagePull extends TscCommand {
   static override flags = {
     quiet: Flags.boolean({ char: 'q', description: 'print only the pulled reference, no progress' }),
     platform: Flags.string({ description: 'os/arch[/variant] to pull instead of this host\'s' }),
-    'tls-verify': Flags.boolean({ default: true, allowNo: true, description: 'require https (--no-tls-verify or --tls-verify=false: allow plain http)' }),
+    'tls-verify': tlsVerifyFlag,
   };
   static override examples = ['<%= config.bin %> pull busybox', '<%= config.bin %> pull --platform linux/arm64 127.0.0.1:5000/app:1'];
 

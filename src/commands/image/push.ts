@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { TscCommand } from '../../cli/base.ts';
+import { TscCommand, tlsVerifyFlag } from '../../cli/base.ts';
 import * as engine from '../../engine/index.ts';
 
 export default class ImagePush extends TscCommand {
@@ -12,7 +12,7 @@ export default class ImagePush extends TscCommand {
   static override flags = {
     quiet: Flags.boolean({ char: 'q', description: 'no progress' }),
     'digestfile': Flags.string({ description: 'write the pushed manifest digest to this file' }),
-    'tls-verify': Flags.boolean({ default: true, allowNo: true, description: 'require https (--no-tls-verify: allow plain http)' }),
+    'tls-verify': tlsVerifyFlag,
   };
 
   async run(): Promise<void> {
