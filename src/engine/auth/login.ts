@@ -5,7 +5,7 @@
  */
 import type { EngineContext } from '../context.ts';
 import { TscError } from '../errors.ts';
-import { registryClient, type RemoteOptions } from '../images/remote.ts';
+import { openRegistryClient, type RemoteOptions } from '../images/remote.ts';
 import { parseReference } from '../reference/reference.ts';
 import { storeCredentials, type Credentials } from './credentials.ts';
 
@@ -28,7 +28,7 @@ export async function login(ctx: EngineContext, options: LoginOptions): Promise<
   if (options.username === '') throw new TscError('invalid-argument', 'the username is empty');
   const credentials: Credentials = { username: options.username, password: options.password };
   // check these credentials, not whatever the auth files hold
-  const checking = registryClient(ctx, registry, { ...options, credentials: () => credentials });
+  const checking = await openRegistryClient(ctx, registry, { ...options, credentials: () => credentials });
   try {
     const response = await checking.request({ method: 'GET', path: '/v2/', scopes: [] });
     await response.body?.cancel();

@@ -13,10 +13,10 @@ import type { EngineContext } from '../context.ts';
 import { chainIds } from './chain.ts';
 import { parseImageConfig, type ImageConfig } from './config.ts';
 import { completeImage, getImage, imageByTag, imageLayers, layerState, saveImage, type NewImage } from './records.ts';
-import { registryClient, type RemoteOptions } from './remote.ts';
+import { openPullSource, type RemoteOptions } from './remote.ts';
 import type { ImageStore } from './store.ts';
 import { ensureLayer } from './unpack.ts';
-import { formatReference, parseReference, type ImageReference } from '../reference/reference.ts';
+import { formatReference, type ImageReference } from '../reference/reference.ts';
 import { downloadBlob, fetchBlob, type BlobSink } from '../registry/blobs.ts';
 import { resolveImage } from '../registry/manifests.ts';
 import { formatPlatform, hostPlatform, parsePlatform } from '../registry/platform.ts';
@@ -25,7 +25,7 @@ import type { Descriptor } from '../registry/manifest-parse.ts';
 import type { Ingest } from '../content/store.ts';
 
 export type PullEvent =
-  | { kind: 'resolved'; reference: string; digest: string; layers: number }
+  | { kind: 'resolved'; reference: string; digest: string; layers: number; source: string }
   | { kind: 'layer'; digest: string; state: 'present' | 'downloading' | 'downloaded' | 'unpacking' | 'ready'; received?: number; total: number }
   | { kind: 'done'; id: string };
 
@@ -41,6 +41,11 @@ export interface PullResult {
   id: string;
   /** the full reference pulled, e.g. docker.io/library/busybox:latest */
   reference: string;
+  /**
+   * where it came from: the same as `reference`, or what registries.conf made of it (a
+   * mirror, a location, an alias or search registry), e.g. mirror.local/library/busybox:latest
+   */
+  source: string;
   /** the manifest (or index) digest the reference resolved to */
   digest: string;
   /** layers downloaded now (the others were present) */
@@ -53,26 +58,29 @@ export interface PullResult {
 const PARALLEL_LAYERS = 3;
 
 export async function pullImage(ctx: EngineContext, options: PullOptions): Promise<PullResult> {
-  const ref = parseReference(options.reference);
   const emit = options.onProgress ?? (() => undefined);
   const platform = options.platform ? parsePlatform(options.platform) : undefined;
-  const client = registryClient(ctx, ref.registry, options);
+  // the first of the registries.conf candidates that has the image; ref names it here, remote there
+  const pulled = await openPullSource(ctx, options.reference, options, (client, remote) => resolveImage(client, remote, { platform }));
+  const { client, value: resolved } = pulled;
+  const ref = pulled.candidate.name;
+  const remote = pulled.candidate.reference;
+  const source = formatReference(remote);
   try {
-    const resolved = await resolveImage(client, ref, { platform });
     const manifest = resolved.manifest;
     const store = await ctx.store();
     const name = formatReference(ref);
-    emit({ kind: 'resolved', reference: name, digest: resolved.digest, layers: manifest.manifest.layers.length });
+    emit({ kind: 'resolved', reference: name, digest: resolved.digest, layers: manifest.manifest.layers.length, source });
 
     const tags = ref.tag ? [formatReference({ registry: ref.registry, repository: ref.repository, tag: ref.tag })] : [];
     const known = getImage(store.db, manifest.manifest.config.digest);
     if (known && known.manifestDigest === manifest.digest && (tags.length === 0 || imageByTag(store.db, tags[0]!)?.id === known.id) && (await intact(store, known.id))) {
       emit({ kind: 'done', id: known.id });
-      return { id: known.id, reference: name, digest: resolved.digest, downloaded: 0, layers: manifest.manifest.layers.length, upToDate: true };
+      return { id: known.id, reference: name, source, digest: resolved.digest, downloaded: 0, layers: manifest.manifest.layers.length, upToDate: true };
     }
 
     for (const m of [resolved.index, manifest]) if (m) await store.content.put(m.bytes, { digest: m.digest, size: m.size });
-    const configBytes = await fetchConfig(client, store, ref, manifest.manifest.config);
+    const configBytes = await fetchConfig(client, store, remote, manifest.manifest.config);
     const config = parseImageConfig(configBytes, name);
     checkPlatform(config, platform, name);
     const layers = manifest.manifest.layers;
@@ -99,7 +107,7 @@ export async function pullImage(ctx: EngineContext, options: PullOptions): Promi
     const unpack = { store, helper: await ctx.helper(), maps: await ctx.maps() };
     let downloaded = 0;
     await inParallel(layers.map((layer, i) => async () => {
-      if (await fetchLayer(client, store, ref, layer, emit)) downloaded++;
+      if (await fetchLayer(client, store, remote, layer, emit)) downloaded++;
       emit({ kind: 'layer', digest: layer.digest, state: 'unpacking', total: layer.size });
       await ensureLayer(unpack, { chainId: chains[i]!, diffId: config.rootfs.diff_ids[i]!, blobDigest: layer.digest });
       emit({ kind: 'layer', digest: layer.digest, state: 'ready', total: layer.size });
@@ -107,7 +115,7 @@ export async function pullImage(ctx: EngineContext, options: PullOptions): Promi
 
     completeImage(store.db, image.id, tags);
     emit({ kind: 'done', id: image.id });
-    return { id: image.id, reference: name, digest: resolved.digest, downloaded, layers: layers.length, upToDate: false };
+    return { id: image.id, reference: name, source, digest: resolved.digest, downloaded, layers: layers.length, upToDate: false };
   } finally {
     await client.close();
   }

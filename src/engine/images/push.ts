@@ -10,7 +10,7 @@ import { TscError } from '../errors.ts';
 import { formatReference, parseReference } from '../reference/reference.ts';
 import { fileSource, pushBlob, putManifest } from '../registry/push.ts';
 import { parseManifest } from '../registry/manifest-parse.ts';
-import { registryClient, type RemoteOptions } from './remote.ts';
+import { openRegistryClient, type RemoteOptions } from './remote.ts';
 import { requireImage } from './resolve.ts';
 import { saveImage, imageLayers } from './records.ts';
 
@@ -51,7 +51,7 @@ export async function pushImage(ctx: EngineContext, options: PushOptions): Promi
     .map((d) => parseReference(d))
     .find((r) => r.registry === ref.registry && r.repository !== ref.repository)?.repository;
 
-  const client = registryClient(ctx, ref.registry, options);
+  const client = await openRegistryClient(ctx, ref, options);
   let uploaded = 0;
   let skipped = 0;
   try {

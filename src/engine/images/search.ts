@@ -5,7 +5,7 @@
 import type { EngineContext } from '../context.ts';
 import { TscError } from '../errors.ts';
 import { catalog, listTags } from '../registry/listing.ts';
-import { registryClient, type RemoteOptions } from './remote.ts';
+import { openRegistryClient, type RemoteOptions } from './remote.ts';
 
 export interface SearchOptions extends RemoteOptions {
   /** `REGISTRY/TERM` or `REGISTRY/` */
@@ -30,7 +30,7 @@ export async function searchRegistry(ctx: EngineContext, options: SearchOptions)
       hint: 'search a private registry by its catalog, e.g. tsc search 127.0.0.1:5000/app (Docker Hub has no catalog)',
     });
   }
-  const client = registryClient(ctx, registry, options);
+  const client = await openRegistryClient(ctx, registry, options);
   try {
     const names = (await catalog(client)).filter((n) => n.includes(term)).sort().slice(0, options.limit ?? 25);
     const results: SearchResult[] = [];
