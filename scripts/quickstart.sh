@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine, as root: prepare the host, build dist/tsc, then, as the
-# non-root user tsctest, check the host and exercise the native helper for real (a user
-# namespace with the subordinate ids mapped and an overlay mount in it).
+# non-root user tsctest, check the host for real (a user namespace with the subordinate ids
+# mapped, overlay mounts in it) and pull an image from the local registry rootless (layers
+# unpacked inside the user namespace with their owners). `tsc run` joins when it lands.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,3 +18,13 @@ install -m 0755 dist/tsc /opt/tsc/tsc
 echo
 echo "== as ${TSC_TEST_USER} (uid ${TSC_TEST_UID}): /opt/tsc/tsc info --strict"
 bash scripts/as-test-user.sh /opt/tsc/tsc info --strict
+
+echo
+echo "== a busybox image in the local registry (made offline from busybox-static)"
+node_modules/.bin/node scripts/demo-image.ts "${TSC_TEST_REGISTRY}/demo/busybox:latest"
+
+echo
+echo "== as ${TSC_TEST_USER}: tsc pull, tsc images, tsc history"
+bash scripts/as-test-user.sh /opt/tsc/tsc pull "${TSC_TEST_REGISTRY}/demo/busybox:latest"
+bash scripts/as-test-user.sh /opt/tsc/tsc images
+bash scripts/as-test-user.sh /opt/tsc/tsc history "${TSC_TEST_REGISTRY}/demo/busybox:latest"

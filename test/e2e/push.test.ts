@@ -66,6 +66,9 @@ describe('tsc push (rootless, real registry)', () => {
     const hub = await runAs(tsc!, ['search', 'busybox'], as);
     assert.equal(hub.status, 125);
     assert.match(hub.stderr, /search needs a registry/);
+
+    const removed = await runAs(tsc!, ['rmi', '-f', source, target], as);
+    assert.equal(removed.status, 0, removed.stderr);
   });
 });
 
