@@ -11,6 +11,9 @@ import ImageRm from './image/rm.ts';
 import ImagePrune from './image/prune.ts';
 import ImagePush from './image/push.ts';
 import ImageTag from './image/tag.ts';
+import ImageSave from './image/save.ts';
+import ImageLoad from './image/load.ts';
+import ImageImport from './image/import.ts';
 import Login from './login.ts';
 import Logout from './logout.ts';
 import Search from './search.ts';
@@ -27,6 +30,9 @@ export const commands = {
   'image:push': ImagePush,
   'image:rm': ImageRm,
   'image:tag': ImageTag,
+  'image:save': ImageSave,
+  'image:load': ImageLoad,
+  'image:import': ImageImport,
   info: Info,
   login: Login,
   logout: Logout,

@@ -18,6 +18,9 @@ import type { SearchOptions, SearchResult } from './images/search.ts';
 import type { CheckOptions, CheckReport } from './images/check.ts';
 import type { LoginOptions } from './auth/login.ts';
 import type { RemoveReport } from './images/remove.ts';
+import type { SaveOptions, SaveResult } from './images/save.ts';
+import type { LoadOptions, LoadResult } from './images/load.ts';
+import type { ImportOptions, ImportResult } from './images/import.ts';
 import type { CollectOptions } from './info/collect.ts';
 import type { HostInfo } from './info/types.ts';
 
@@ -131,4 +134,26 @@ export async function login(options: LoginOptions): Promise<{ registry: string; 
 export async function logout(registry: string | undefined): Promise<{ registry: string; removed: boolean }> {
   const { logout: doLogout } = await import('./auth/login.ts');
   return withContext((ctx) => doLogout(ctx, registry));
+}
+
+export type { ArchiveFormat, SaveOptions, SaveResult } from './images/save.ts';
+export type { LoadEvent, LoadOptions, LoadResult, LoadedImage } from './images/load.ts';
+export type { ImportOptions, ImportResult } from './images/import.ts';
+
+/** Writes images to a docker-archive or oci-archive (a file, or a stream such as stdout). */
+export async function saveImages(options: SaveOptions): Promise<SaveResult> {
+  const { saveImages: save } = await import('./images/save.ts');
+  return withContext((ctx) => save(ctx, options));
+}
+
+/** Loads the images of an archive that docker save, podman save or tsc save wrote. */
+export async function loadImages(options: LoadOptions): Promise<LoadResult> {
+  const { loadImages: load } = await import('./images/load.ts');
+  return withContext((ctx) => load(ctx, options));
+}
+
+/** Makes a one-layer image of a root filesystem tarball. */
+export async function importImage(options: ImportOptions): Promise<ImportResult> {
+  const { importImage: doImport } = await import('./images/import.ts');
+  return withContext((ctx) => doImport(ctx, options));
 }

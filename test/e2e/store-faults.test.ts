@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { requires, requiresTestHost, type TestHost } from '../lib/env.ts';
 import { requiresRegistry, richLayout, skopeoPush, uniqueRepository } from '../lib/registry-fixtures.ts';
 import { DIST_TSC, staged } from '../lib/stage.ts';
@@ -17,8 +17,26 @@ import type { CheckReport, ImageSummary } from '../../src/engine/index.ts';
 
 const tsc = staged(DIST_TSC);
 
+/**
+ * A store of its own: `system check --grace 0` removes any scratch files it finds, which
+ * would include those of other tests running at the same time in a shared store.
+ */
+const stores = new Map<number, string>();
+function storeOf(host: TestHost): string {
+  let dir = stores.get(host.uid);
+  if (!dir) {
+    dir = mkdtempSync('/tmp/tsc-e2e-store-');
+    chownSync(dir, host.uid, host.uid);
+    stores.set(host.uid, dir);
+  }
+  return dir;
+}
+after(() => {
+  for (const dir of stores.values()) rmSync(dir, { recursive: true, force: true });
+});
+
 function as(host: TestHost) {
-  return { uid: host.uid, cgroup: host.cgroup, env: userEnv(host.uid, host.user) };
+  return { uid: host.uid, cgroup: host.cgroup, env: { ...userEnv(host.uid, host.user), TSC_STORAGE_ROOT: storeOf(host) } };
 }
 
 async function images(host: TestHost): Promise<ImageSummary[]> {
@@ -37,7 +55,7 @@ describe('store consistency under faults (rootless)', () => {
     const repo = uniqueRepository('killed');
     skopeoPush(layout, registry, repo);
     const name = `${registry}/${repo}:rich`;
-    const store = `/home/${host.user}/.local/share/tsc`;
+    const store = storeOf(host);
 
     // kill at increasing delays until one lands mid-pull (the pull takes ~100 ms here)
     let killedMidway = false;
@@ -83,7 +101,7 @@ describe('store consistency under faults (rootless)', () => {
     const name = `${registry}/${repo}:rich`;
     assert.equal((await runAs(tsc!, ['pull', '-q', name], as(host))).status, 0);
     const layer = layout.images[0]!.layers[1]!.digest;
-    const blob = `/home/${host.user}/.local/share/tsc/oci/blobs/sha256/${layer.slice(7)}`;
+    const blob = `${storeOf(host)}/oci/blobs/sha256/${layer.slice(7)}`;
     writeFileSync(blob, 'bit rot');
 
     const found = await runAs(tsc!, ['system', 'check'], as(host));

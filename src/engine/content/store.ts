@@ -136,6 +136,11 @@ export class Ingest {
     return this.#offset;
   }
 
+  /** The digest of the bytes written so far; the ingest goes on (used to verify before committing). */
+  digestSoFar(): string {
+    return `sha256:${this.#hash.copy().digest('hex')}`;
+  }
+
   async write(chunk: Uint8Array): Promise<void> {
     if (!this.#file) throw new TscError('internal', 'write to a finished ingest');
     let written = 0;
