@@ -119,4 +119,29 @@ describe('store consistency under faults (rootless)', () => {
     assert.deepEqual(clean.problems, []);
     assert.equal((await runAs(tsc!, ['rmi', name], as(host))).status, 0);
   });
+
+  it('two pulls of the same image at once both succeed and store it once; an rmi meanwhile leaves it consistent', async (t) => {
+    const host = requiresTestHost(t);
+    if (!host || !requires(t, tsc !== undefined, 'dist/tsc is not built')) return;
+    const registry = await requiresRegistry(t);
+    if (!registry) return;
+    const layout = await richLayout(t);
+    const repo = uniqueRepository('twice');
+    skopeoPush(layout, registry, repo);
+    const name = `${registry}/${repo}:rich`;
+    const [a, b] = await Promise.all([runAs(tsc!, ['pull', name], as(host)), runAs(tsc!, ['pull', name], as(host))]);
+    assert.equal(a.status, 0, a.stderr);
+    assert.equal(b.status, 0, b.stderr);
+    assert.equal((await images(host)).filter((i) => i.Repository === `${registry}/${repo}`).length, 1);
+    const layers = readdirSync(join(storeOf(host), 'layers'));
+    assert.ok(layers.includes(layout.images[0]!.diffIds[0]!.slice(7)), 'each layer unpacked once, under its chain id');
+
+    // a pull racing an rmi of the same image: whichever wins, the store stays consistent
+    const [pulled, removed] = await Promise.all([runAs(tsc!, ['pull', name], as(host)), runAs(tsc!, ['rmi', name], as(host))]);
+    assert.equal(pulled.status, 0, pulled.stderr);
+    assert.ok(removed.status === 0 || /no such image/.test(removed.stderr), removed.stderr);
+    const check = JSON.parse((await runAs(tsc!, ['system', 'check', '--format', 'json'], as(host))).stdout) as CheckReport;
+    assert.deepEqual(check.problems.filter((p) => p.kind === 'missing-blob' || p.kind === 'corrupt-blob' || p.kind === 'missing-layer'), []);
+    await runAs(tsc!, ['rmi', name], as(host));
+  });
 });
