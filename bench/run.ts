@@ -1,15 +1,20 @@
 /**
  * `npm run bench`: speed and size of tsc against its peers, measured in one run on this
  * machine and reported as ratios (never asserted in tests). Installs what it compares
- * against (hyperfine, podman) when missing, which needs root.
+ * against (hyperfine, podman, skopeo) when missing, which needs root.
  *
- *   node bench/run.ts [startup]      (more suites join as the engine grows)
+ *   node bench/run.ts [startup] [pull]      (more suites join as the engine grows)
+ *
+ * startup: warm start-up times (hyperfine -N). pull: cold pulls of a Debian minbase image
+ * from the local registry against podman and skopeo (bench/pull.ts; root only).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../build/common.ts';
+import { builtTsc, ensureTools, table } from './common.ts';
+import { pull } from './pull.ts';
 
 interface Measured {
   name: string;
@@ -17,21 +22,6 @@ interface Measured {
   medianMs: number;
   meanMs: number;
   stddevMs: number;
-}
-
-function have(tool: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
-}
-
-function ensureTools(packages: Record<string, string>): void {
-  const missing = Object.entries(packages).filter(([tool]) => !have(tool)).map(([, pkg]) => pkg);
-  if (missing.length === 0) return;
-  if (process.getuid?.() !== 0) {
-    throw new Error(`the bench needs ${missing.join(', ')}; run it as root once to install them`);
-  }
-  process.stdout.write(`installing ${missing.join(' ')}\n`);
-  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-  execFileSync('apt-get', ['install', '-y', '-qq', ...missing], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
 }
 
 /** Runs hyperfine over the commands (no shell, warm caches) and returns their timings. */
@@ -44,15 +34,9 @@ function hyperfine(commands: { name: string; command: string }[], runs = 40): Me
   return results.map((r, i) => ({ name: commands[i]!.name, command: commands[i]!.command, medianMs: r.median * 1000, meanMs: r.mean * 1000, stddevMs: r.stddev * 1000 }));
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')).join('\n');
-}
-
 function startup(): Record<string, unknown> {
   ensureTools({ hyperfine: 'hyperfine', podman: 'podman' });
-  const tsc = join(ROOT, 'dist', 'tsc');
-  if (!existsSync(tsc)) execFileSync(process.execPath, [join(ROOT, 'build', 'build.ts')], { stdio: 'inherit' });
+  const tsc = builtTsc();
   const node = join(ROOT, 'node_modules', 'node', 'bin', 'node');
   const measured = hyperfine([
     { name: 'node -e 0', command: `${node} -e 0` },
@@ -76,7 +60,7 @@ function startup(): Record<string, unknown> {
   return { measured, sizeMiB, nodeVersion };
 }
 
-const suites: Record<string, () => Record<string, unknown>> = { startup };
+const suites: Record<string, () => Record<string, unknown> | Promise<Record<string, unknown>>> = { startup, pull };
 const wanted = process.argv.slice(2);
 const chosen = wanted.length ? wanted : Object.keys(suites);
 const report: Record<string, unknown> = { date: new Date().toISOString() };
@@ -86,7 +70,7 @@ for (const name of chosen) {
     process.stderr.write(`unknown bench suite ${name}: choose from ${Object.keys(suites).join(', ')}\n`);
     process.exit(2);
   }
-  report[name] = suite();
+  report[name] = await suite();
 }
 const dir = join(ROOT, 'bench', 'results');
 mkdirSync(dir, { recursive: true });
