@@ -90,10 +90,29 @@ const stubUnused: esbuild.Plugin = {
   },
 };
 
+/**
+ * Node built-ins as lazily required modules. In an ESM bundle esbuild keeps imports of
+ * external modules as static `import` statements at the top, so every built-in any part of
+ * tsc uses (crypto, sqlite, tls, zlib, child_process, ...) would be loaded at start-up.
+ * Served as CommonJS from process.getBuiltinModule instead, each is loaded when the first
+ * module needing it is initialised, and modules reached through the engine facade's dynamic
+ * imports are initialised only when their operation runs.
+ */
+const lazyBuiltins: esbuild.Plugin = {
+  name: 'lazy-builtins',
+  setup(build) {
+    build.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, namespace: 'tsc-builtin' }));
+    build.onLoad({ filter: /.*/, namespace: 'tsc-builtin' }, (args) => ({
+      loader: 'js',
+      contents: `module.exports = process.getBuiltinModule(${JSON.stringify(args.path)});`,
+    }));
+  },
+};
+
 /** esbuild options for the one-file ESM bundle of the CLI. */
 export function bundleOptions(outfile: string, defines: BundleDefines) {
   return {
-    plugins: [stubUnused],
+    plugins: [stubUnused, lazyBuiltins],
     entryPoints: [join(ROOT, 'src', 'main.ts')],
     outfile,
     bundle: true,
