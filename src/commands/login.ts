@@ -1,5 +1,4 @@
 import { Args, Flags } from '@oclif/core';
-import { createInterface } from 'node:readline/promises';
 import { TscCommand, tlsVerifyFlag } from '../cli/base.ts';
 import * as engine from '../engine/index.ts';
 
@@ -30,6 +29,8 @@ export default class Login extends TscCommand {
 }
 
 async function ask(prompt: string): Promise<string> {
+  // loaded only when a prompt is needed: readline is not free at start-up
+  const { createInterface } = await import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     return (await rl.question(prompt)).trim();

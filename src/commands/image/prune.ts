@@ -1,5 +1,4 @@
 import { Flags } from '@oclif/core';
-import { createInterface } from 'node:readline/promises';
 import { TscCommand } from '../../cli/base.ts';
 import { formatValue } from '../../cli/output.ts';
 import * as engine from '../../engine/index.ts';
@@ -37,6 +36,8 @@ export default class ImagePrune extends TscCommand {
 }
 
 async function confirm(): Promise<boolean> {
+  // loaded only when a prompt is needed: readline is not free at start-up
+  const { createInterface } = await import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     const answer = await Promise.race([rl.question('Are you sure you want to continue? [y/N] '), new Promise<string>((resolve) => rl.once('close', () => resolve('')))]);
