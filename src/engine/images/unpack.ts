@@ -24,6 +24,9 @@ import { programExit, startInUserns } from '../sys/userns.ts';
 import { layerState, setLayerReady } from './records.ts';
 import type { ImageStore } from './store.ts';
 
+/** large reads of the compressed blob: zlib inflates faster and in fewer round trips */
+const BLOB_READ = 1 << 20;
+
 export interface UnpackContext {
   store: ImageStore;
   helper: string;
@@ -66,7 +69,7 @@ export async function ensureLayer(ctx: UnpackContext, layer: LayerToUnpack): Pro
 
 async function unpackRootless(ctx: UnpackContext, maps: RootlessMaps, blob: string, target: string, work: string): Promise<Unpacked> {
   const proc = startInUserns(ctx.helper, maps, {
-    argv: [...selfArgv(), INTERNAL_ARG, 'extract-layer', target, 'overlay', ctx.helper],
+    argv: [...selfArgv(), INTERNAL_ARG, 'extract-layer', target, 'overlay', ctx.helper, 'fresh'],
     env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: work, LANG: 'C.UTF-8' },
     cwd: work,
     stdin: 'pipe',
@@ -74,7 +77,7 @@ async function unpackRootless(ctx: UnpackContext, maps: RootlessMaps, blob: stri
   });
   let output = '';
   proc.stdout!.on('data', (b: Buffer) => (output += b.toString('utf8')));
-  const feeding = pipeline(createReadStream(blob), proc.stdin!).catch((error: unknown) => {
+  const feeding = pipeline(createReadStream(blob, { highWaterMark: BLOB_READ }), proc.stdin!).catch((error: unknown) => {
     // the extractor stopping early (it failed) closes the pipe; its own report says why
     if (errnoCode(error) !== 'EPIPE') throw error;
   });
@@ -89,10 +92,11 @@ async function unpackRootless(ctx: UnpackContext, maps: RootlessMaps, blob: stri
 async function unpackAsRoot(ctx: UnpackContext, blob: string, target: string): Promise<Unpacked> {
   const fsops = await openFsOps(ctx.helper);
   try {
-    return await unpackLayer(createReadStream(blob), target, {
+    return await unpackLayer(createReadStream(blob, { highWaterMark: BLOB_READ }), target, {
       format: 'overlay',
       ownership: 'keep',
       overlayXattrs: 'trusted',
+      freshTarget: true,
       setXattr: (path, name, value) => fsops.setXattr(path, name, value),
       mknod: (path, kind, mode, major, minor) => fsops.mknod(path, kind, mode, major, minor),
     });

@@ -4,7 +4,8 @@
  * interface: arguments are positional and results are one JSON line on stdout; failures
  * are a JSON line `{"error": ...}` and exit 1. Loaded without the CLI framework.
  *
- *   extract-layer TARGET FORMAT HELPER   a layer blob on stdin -> {"diffId", "result"}
+ *   extract-layer TARGET FORMAT HELPER [fresh]   a layer blob on stdin -> {"diffId", "result"};
+ *                                                `fresh`: TARGET is a new empty directory
  */
 import { TscError } from '../errors.ts';
 import type { WhiteoutFormat } from '../layers/extract-types.ts';
@@ -25,9 +26,9 @@ export async function runInternal(argv: readonly string[]): Promise<number> {
 }
 
 async function extractLayerOp(args: readonly string[]): Promise<number> {
-  const [target, format, helper] = args;
-  if (!target || !helper || (format !== 'apply' && format !== 'overlay' && format !== 'xattr-overlay')) {
-    throw new TscError('internal', 'usage: extract-layer TARGET apply|overlay|xattr-overlay HELPER');
+  const [target, format, helper, fresh] = args;
+  if (!target || !helper || (format !== 'apply' && format !== 'overlay' && format !== 'xattr-overlay') || (fresh !== undefined && fresh !== 'fresh')) {
+    throw new TscError('internal', 'usage: extract-layer TARGET apply|overlay|xattr-overlay HELPER [fresh]');
   }
   const fsops = await openFsOps(helper);
   try {
@@ -35,6 +36,7 @@ async function extractLayerOp(args: readonly string[]): Promise<number> {
       format: format as WhiteoutFormat,
       ownership: 'keep',
       overlayXattrs: 'user',
+      freshTarget: fresh === 'fresh',
       setXattr: (path, name, value) => fsops.setXattr(path, name, value),
       mknod: (path, kind, mode, major, minor) => fsops.mknod(path, kind, mode, major, minor),
     });

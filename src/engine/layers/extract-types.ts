@@ -56,6 +56,13 @@ export interface ExtractOptions {
    * `userxattr` (rootless), 'trusted' for a mount by real root. Default 'user'.
    */
   overlayXattrs?: 'user' | 'trusted';
+  /**
+   * The caller made the target for this layer alone (the overlay formats' own layer
+   * directory): extraction refuses it unless it is empty. Whether set or not, when the
+   * target starts empty nothing in it is looked up on disk: the extraction knows what it
+   * made (known-paths.ts).
+   */
+  freshTarget?: boolean;
   /** default: reports xattrs as unsupported, so they are listed as skipped */
   setXattr?: SetXattr;
   /** default: reports device nodes as unsupported, so they are listed as skipped */

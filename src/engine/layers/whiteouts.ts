@@ -9,11 +9,11 @@
  * - a whiteout marker that a later entry of the layer replaces with a directory leaves
  *   that directory opaque (as overlayfs itself does for rmdir followed by mkdir).
  */
-import { chmod, writeFile } from 'node:fs/promises';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { errnoCode, TscError } from '../errors.ts';
 import { ancestorsOf, isWithin, joinRel } from './entry-paths.ts';
 import type { ExtractOptions, Mknod, SetXattr } from './extract-types.ts';
-import { fsError, lstatOrUndefined, type LayerTree } from './tree.ts';
+import { fsError, type LayerTree } from './tree.ts';
 
 export class Whiteouts {
   readonly #tree: LayerTree;
@@ -62,8 +62,7 @@ export class Whiteouts {
     const tree = this.#tree;
     const rel = joinRel(target);
     if (tree.ownedByLayer(rel)) {
-      const stats = await lstatOrUndefined(tree.abs(rel));
-      if (stats?.isDirectory()) await this.opaque(target);
+      if (tree.kindAt(rel) === 'directory') await this.opaque(target);
       return undefined;
     }
     if (!this.#overlay) {
@@ -81,6 +80,7 @@ export class Whiteouts {
     if (this.#format === 'overlay') {
       try {
         await this.#mknod(path, 'char', 0o600, 0, 0);
+        tree.record(rel, 'special file');
       } catch (error) {
         throw new TscError('unsupported', `cannot create the whiteout ${path}: ${error instanceof Error ? error.message : String(error)}`, {
           cause: error,
@@ -91,8 +91,9 @@ export class Whiteouts {
       try {
         // readable by all: the kernel reads user.* xattrs with the mounter's credentials,
         // and reading them needs read permission on the file
-        await writeFile(path, '', { flag: 'wx', mode: 0o644 });
-        await chmod(path, 0o644); // whatever the umask
+        writeFileSync(path, '', { flag: 'wx', mode: 0o644 });
+        tree.record(rel, 'file');
+        chmodSync(path, 0o644); // whatever the umask
       } catch (error) {
         throw fsError(error, 'create the whiteout', path);
       }
