@@ -18,7 +18,8 @@ export interface EngineContext {
   /** undefined when running as real root (no user namespace needed) */
   maps(): Promise<RootlessMaps | undefined>;
   authFiles: { write: string; read: string[] };
-  close(): void;
+  /** closes the store, after bringing the OCI layout's index.json up to date if anything changed */
+  close(): Promise<void>;
 }
 
 export function openContext(who: Identity = currentIdentity()): EngineContext {
@@ -33,8 +34,16 @@ export function openContext(who: Identity = currentIdentity()): EngineContext {
     helper: () => (helper ??= helperBinary(paths.runtimeDir, who.uid)),
     maps: () => (maps ??= who.uid === 0 ? Promise.resolve(undefined) : rootlessMaps(who)),
     authFiles: authFiles(who),
-    close: () => {
-      void store?.then((s) => s.close());
+    close: async () => {
+      const opened = await store;
+      if (!opened) return;
+      // whatever this command changed, the OCI layout's index.json follows
+      const changed = Number((opened.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n) > 0;
+      try {
+        if (changed) (await import('./images/oci-index.ts')).syncOciIndex(opened);
+      } finally {
+        opened.close();
+      }
     },
   };
 }

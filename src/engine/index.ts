@@ -62,7 +62,7 @@ async function withContext<T>(work: (ctx: EngineContext) => Promise<T>): Promise
   try {
     return await work(ctx);
   } finally {
-    ctx.close();
+    await ctx.close();
   }
 }
 

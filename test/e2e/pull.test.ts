@@ -6,7 +6,8 @@
  * mount, pulling again fetches nothing, and removing the image removes its files.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, chownSync, rmSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, chownSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { requires, requiresTestHost, type TestHost } from '../lib/env.ts';
@@ -59,6 +60,10 @@ describe('tsc pull (rootless, real registry)', () => {
     assert.equal(row.Digest, image.manifest.digest);
 
     const store = `/home/${host.user}/.local/share/tsc`;
+    // the store is an OCI image layout an independent tool can read
+    const viaSkopeo = JSON.parse(execFileSync('skopeo', ['inspect', `oci:${store}/oci:${name}`]).toString()) as { Digest: string; Layers: string[] };
+    assert.equal(viaSkopeo.Digest, image.manifest.digest);
+    assert.deepEqual(viaSkopeo.Layers, image.layers.map((l) => l.digest));
     const [diff1, diff2] = image.diffIds as [string, string];
     const { chainIds } = await import('../../src/engine/images/chain.ts');
     const [, chain2] = chainIds([diff1, diff2]);
@@ -116,6 +121,8 @@ describe('tsc pull (rootless, real registry)', () => {
     assert.equal(existsSync(l1), false, 'unpacked layers are removed');
     assert.equal(existsSync(l2), false);
     assert.equal(existsSync(join(store, 'oci', 'blobs', 'sha256', image.layers[0]!.digest.slice(7))), false, 'blobs are removed');
+    const index = JSON.parse(readFileSync(join(store, 'oci', 'index.json'), 'utf8')) as { manifests: { annotations?: Record<string, string> }[] };
+    assert.ok(!index.manifests.some((m) => m.annotations?.['org.opencontainers.image.ref.name'] === name), 'index.json forgets a removed image');
     const gone = await runAs(tsc!, ['image', 'inspect', name], as);
     assert.equal(gone.status, 1);
     assert.match(gone.stderr, new RegExp(`Error: no such image: ${name.replaceAll('.', '\\.')}`));
