@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { requires, requiresTestHost, type TestHost } from '../lib/env.ts';
 import { runHelperAs } from '../lib/helper-client.ts';
-import { CAP_NET_RAW_V2, requiresRegistry, richLayout, skopeoPush, uniqueRepository } from '../lib/registry-fixtures.ts';
+import { CAP_NET_RAW_V2, deviceLayout, requiresRegistry, richLayout, skopeoPush, uniqueRepository } from '../lib/registry-fixtures.ts';
 import { DIST_HELPER, DIST_TSC, staged } from '../lib/stage.ts';
 import { runAs, userEnv } from '../lib/users.ts';
 import type { ImageSummary } from '../../src/engine/index.ts';
@@ -126,5 +126,23 @@ describe('tsc pull (rootless, real registry)', () => {
     const gone = await runAs(tsc!, ['image', 'inspect', name], as);
     assert.equal(gone.status, 1);
     assert.match(gone.stderr, new RegExp(`Error: no such image: ${name.replaceAll('.', '\\.')}`));
+  });
+});
+
+describe('tsc pull of an image with a device node (rootless)', () => {
+  it('skips the device, says so, and still pulls the image', async (t) => {
+    const host = requiresTestHost(t);
+    if (!host || !requires(t, tsc !== undefined, 'dist/tsc is not built')) return;
+    const registry = await requiresRegistry(t);
+    if (!registry) return;
+    const layout = await deviceLayout(t);
+    const repo = uniqueRepository('dev');
+    skopeoPush(layout, registry, repo);
+    const name = `${registry}/${repo}:dev`;
+    const as = { uid: host.uid, cgroup: host.cgroup, env: userEnv(host.uid, host.user) };
+    const pulled = await runAs(tsc!, ['pull', name], as);
+    assert.equal(pulled.status, 0, pulled.stderr);
+    assert.match(pulled.stderr, /^note: layer [0-9a-f]{12}: 1 entry not unpacked: dev\/null: .*EPERM/m);
+    assert.equal((await runAs(tsc!, ['rmi', name], as)).status, 0);
   });
 });

@@ -233,3 +233,23 @@ export async function richLayout(t: TestContext, tag = 'rich'): Promise<FixtureL
   writeLayout(join(dir, 'oci'), tag, manifest, [config, base.blob, top.blob]);
   return { dir: join(dir, 'oci'), tag, top: manifest, images: [img] };
 }
+
+/** A one-layer image holding a device node (which rootless unpacking must skip with a note). */
+export async function deviceLayout(t: TestContext, tag = 'dev'): Promise<FixtureLayout> {
+  const dir = tempDir(t, 'dev');
+  const salt = randomBytes(8).toString('hex');
+  const layer = await writtenLayer([
+    { path: 'dev/', type: 'directory' },
+    { path: 'dev/null', type: 'char-device', mode: 0o666, devmajor: 1, devminor: 3 },
+    { path: 'etc/id', type: 'file', body: `${salt}\n` },
+  ]);
+  const config = json(OCI_CONFIG, { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [layer.diffId] } });
+  const manifest = json(OCI_MANIFEST, {
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: { mediaType: config.mediaType, digest: config.digest, size: config.size },
+    layers: [{ mediaType: layer.blob.mediaType, digest: layer.blob.digest, size: layer.blob.size }],
+  });
+  writeLayout(join(dir, 'oci'), tag, manifest, [config, layer.blob]);
+  return { dir: join(dir, 'oci'), tag, top: manifest, images: [{ architecture: 'amd64', manifest, config, layers: [layer.blob], diffIds: [layer.diffId] }] };
+}

@@ -31,6 +31,12 @@ export class PullProgress {
       if (this.#tty) this.#out.write(`Pulling ${event.reference} (${event.digest.slice(0, 19)}, ${event.layers} layers)\n`);
       return;
     }
+    if (event.kind === 'note') {
+      // said even when not a terminal: something in the image is not as its author made it
+      this.#out.write(`note: ${event.message}\n`);
+      this.#drawn = 0;
+      return;
+    }
     if (event.kind === 'done') {
       if (this.#tty) this.#draw(true);
       return;

@@ -27,6 +27,7 @@ import type { Ingest } from '../content/store.ts';
 export type PullEvent =
   | { kind: 'resolved'; reference: string; digest: string; layers: number; source: string }
   | { kind: 'layer'; digest: string; state: 'present' | 'downloading' | 'downloaded' | 'unpacking' | 'ready'; received?: number; total: number }
+  | { kind: 'note'; message: string }
   | { kind: 'done'; id: string };
 
 export interface PullOptions extends RemoteOptions {
@@ -109,7 +110,10 @@ export async function pullImage(ctx: EngineContext, options: PullOptions): Promi
     await inParallel(layers.map((layer, i) => async () => {
       if (await fetchLayer(client, store, remote, layer, emit)) downloaded++;
       emit({ kind: 'layer', digest: layer.digest, state: 'unpacking', total: layer.size });
-      await ensureLayer(unpack, { chainId: chains[i]!, diffId: config.rootfs.diff_ids[i]!, blobDigest: layer.digest });
+      await ensureLayer(unpack, { chainId: chains[i]!, diffId: config.rootfs.diff_ids[i]!, blobDigest: layer.digest }, (skipped) => {
+        const shown = skipped.slice(0, 5).map((s) => `${s.path}${s.xattr ? ` (xattr ${s.xattr})` : ''}: ${s.reason}`).join('; ');
+        emit({ kind: 'note', message: `layer ${layer.digest.slice(7, 19)}: ${skipped.length} entr${skipped.length === 1 ? 'y' : 'ies'} not unpacked: ${shown}${skipped.length > 5 ? '; ...' : ''}` });
+      });
       emit({ kind: 'layer', digest: layer.digest, state: 'ready', total: layer.size });
     }), PARALLEL_LAYERS);
 

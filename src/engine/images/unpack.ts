@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { errnoCode, TscError } from '../errors.ts';
 import { unpackLayer, type Unpacked } from '../layers/unpack.ts';
+import type { SkippedEntry } from '../layers/extract-types.ts';
 import { openFsOps } from '../sys/fsops.ts';
 import type { RootlessMaps } from '../sys/idmaps.ts';
 import { INTERNAL_ARG, selfArgv } from '../sys/self.ts';
@@ -41,7 +42,12 @@ export interface LayerToUnpack {
 }
 
 /** Unpacks the layer unless it is ready already. Safe to run in several processes at once. */
-export async function ensureLayer(ctx: UnpackContext, layer: LayerToUnpack): Promise<'unpacked' | 'present'> {
+export async function ensureLayer(
+  ctx: UnpackContext,
+  layer: LayerToUnpack,
+  /** told about entries that could not be applied (device nodes rootless, unsupported xattrs) */
+  onSkipped?: (skipped: SkippedEntry[]) => void,
+): Promise<'unpacked' | 'present'> {
   const { store } = ctx;
   if (layerState(store.db, layer.chainId) === 'ready') return 'present';
   const work = join(store.tmpDir, `unpack-${randomUUID()}`);
@@ -61,6 +67,7 @@ export async function ensureLayer(ctx: UnpackContext, layer: LayerToUnpack): Pro
       if (errnoCode(error) !== 'ENOTEMPTY' && errnoCode(error) !== 'EEXIST') throw error;
     }
     setLayerReady(store.db, layer.chainId);
+    if (unpacked.result.skipped.length > 0) onSkipped?.(unpacked.result.skipped);
     return 'unpacked';
   } finally {
     await removeTrees(ctx, [work]);
