@@ -13,6 +13,7 @@ import { requires, requiresTestHost, type TestHost } from '../lib/env.ts';
 import { requiresRegistry, richLayout, skopeoPush, uniqueRepository } from '../lib/registry-fixtures.ts';
 import { DIST_TSC, staged } from '../lib/stage.ts';
 import { asUserArgv, runAs, userEnv } from '../lib/users.ts';
+import { FaultProxy } from '../integration/registry/fault-proxy.ts';
 import type { CheckReport, ImageSummary } from '../../src/engine/index.ts';
 
 const tsc = staged(DIST_TSC);
@@ -143,5 +144,36 @@ describe('store consistency under faults (rootless)', () => {
     const check = JSON.parse((await runAs(tsc!, ['system', 'check', '--format', 'json'], as(host))).stdout) as CheckReport;
     assert.deepEqual(check.problems.filter((p) => p.kind === 'missing-blob' || p.kind === 'corrupt-blob' || p.kind === 'missing-layer'), []);
     await runAs(tsc!, ['rmi', name], as(host));
+  });
+});
+
+describe('pull through a misbehaving registry (rootless)', () => {
+  it('survives a cut-off layer download, a 500, a 429 and a registry that ignores Range', async (t) => {
+    const host = requiresTestHost(t);
+    if (!host || !requires(t, tsc !== undefined, 'dist/tsc is not built')) return;
+    const registry = await requiresRegistry(t);
+    if (!registry) return;
+    const layout = await richLayout(t);
+    const repo = uniqueRepository('faulty');
+    skopeoPush(layout, registry, repo);
+    const proxy = await FaultProxy.start(registry);
+    t.after(() => proxy.close());
+    const blobs = new RegExp(`/v2/${repo}/blobs/sha256:`);
+    proxy.inject(
+      { path: new RegExp(`/v2/${repo}/manifests/`), action: { status: 500 } },
+      { path: blobs, method: 'GET', action: { status: 429, headers: { 'retry-after': '0' } } },
+      { path: blobs, method: 'GET', action: { truncateAfter: 100 } },
+      { path: blobs, method: 'GET', action: { stripRange: true } },
+    );
+    const name = `${proxy.host}/${repo}:rich`;
+    const pulled = await runAs(tsc!, ['pull', name], as(host));
+    assert.equal(pulled.status, 0, pulled.stderr);
+    assert.ok(proxy.requests.some((r) => r.fault && 'truncateAfter' in r.fault), 'a download was cut off');
+    assert.ok(proxy.requests.some((r) => r.fault && 'stripRange' in r.fault), 'a resume was answered from the start');
+    const inspect = await runAs(tsc!, ['image', 'inspect', '--format', '{{.Id}}', name], as(host));
+    assert.equal(inspect.stdout, `${layout.images[0]!.config.digest}\n`);
+    const check = JSON.parse((await runAs(tsc!, ['system', 'check', '--format', 'json'], as(host))).stdout) as CheckReport;
+    assert.deepEqual(check.problems.filter((p) => p.kind !== 'stale-ingest' && p.kind !== 'stale-scratch'), []);
+    assert.equal((await runAs(tsc!, ['rmi', name], as(host))).status, 0);
   });
 });

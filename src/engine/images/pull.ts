@@ -16,6 +16,9 @@ import { completeImage, getImage, imageByTag, imageLayers, layerState, saveImage
 import { openPullSource, type RemoteOptions } from './remote.ts';
 import type { ImageStore } from './store.ts';
 import { ensureLayer } from './unpack.ts';
+import type { SkippedEntry } from '../layers/extract-types.ts';
+import { once } from 'node:events';
+import { PassThrough } from 'node:stream';
 import { formatReference, type ImageReference } from '../reference/reference.ts';
 import { downloadBlob, fetchBlob, type BlobSink } from '../registry/blobs.ts';
 import { resolveImage } from '../registry/manifests.ts';
@@ -108,12 +111,37 @@ export async function pullImage(ctx: EngineContext, options: PullOptions): Promi
     const unpack = { store, helper: await ctx.helper(), maps: await ctx.maps() };
     let downloaded = 0;
     await inParallel(layers.map((layer, i) => async () => {
-      if (await fetchLayer(client, store, remote, layer, emit)) downloaded++;
-      emit({ kind: 'layer', digest: layer.digest, state: 'unpacking', total: layer.size });
-      await ensureLayer(unpack, { chainId: chains[i]!, diffId: config.rootfs.diff_ids[i]!, blobDigest: layer.digest }, (skipped) => {
+      const wanted = { chainId: chains[i]!, diffId: config.rootfs.diff_ids[i]!, blobDigest: layer.digest };
+      const noteSkipped = (skipped: SkippedEntry[]) => {
         const shown = skipped.slice(0, 5).map((s) => `${s.path}${s.xattr ? ` (xattr ${s.xattr})` : ''}: ${s.reason}`).join('; ');
         emit({ kind: 'note', message: `layer ${layer.digest.slice(7, 19)}: ${skipped.length} entr${skipped.length === 1 ? 'y' : 'ies'} not unpacked: ${shown}${skipped.length > 5 ? '; ...' : ''}` });
-      });
+      };
+      const present = await store.content.has(layer.digest);
+      if (present && present.size === layer.size) {
+        emit({ kind: 'layer', digest: layer.digest, state: 'present', total: layer.size });
+        emit({ kind: 'layer', digest: layer.digest, state: 'unpacking', total: layer.size });
+        await ensureLayer(unpack, wanted, noteSkipped);
+      } else {
+        // unpack while the blob downloads; the layer is kept only if its DiffID verifies
+        const tee = new LayerTee();
+        const unpacking = ensureLayer(unpack, wanted, noteSkipped, tee.stream).then(() => undefined, (error: unknown) => error);
+        void unpacking.then(() => tee.stop());
+        try {
+          await fetchLayer(client, store, remote, layer, emit, tee);
+        } catch (error) {
+          tee.stop(error as Error);
+          await unpacking;
+          throw error;
+        }
+        downloaded++;
+        tee.finish();
+        const failed = await unpacking;
+        if (failed !== undefined) {
+          // a restarted download cannot be streamed: unpack the verified blob instead
+          if (!tee.interrupted) throw failed;
+          await ensureLayer(unpack, wanted, noteSkipped);
+        }
+      }
       emit({ kind: 'layer', digest: layer.digest, state: 'ready', total: layer.size });
     }), PARALLEL_LAYERS);
 
@@ -140,13 +168,9 @@ async function fetchConfig(client: RegistryClient, store: ImageStore, ref: Image
 }
 
 /** Downloads a layer blob into the content store unless it is there. True if it downloaded. */
-async function fetchLayer(client: RegistryClient, store: ImageStore, ref: ImageReference, layer: Descriptor, emit: (e: PullEvent) => void): Promise<boolean> {
-  const present = await store.content.has(layer.digest);
-  if (present && present.size === layer.size) {
-    emit({ kind: 'layer', digest: layer.digest, state: 'present', total: layer.size });
-    return false;
-  }
-  const sink = new IngestSink(store);
+/** Downloads a layer blob into the content store, copying the bytes to `tee` as they come. */
+async function fetchLayer(client: RegistryClient, store: ImageStore, ref: ImageReference, layer: Descriptor, emit: (e: PullEvent) => void, tee: LayerTee): Promise<void> {
+  const sink = new IngestSink(store, tee);
   try {
     emit({ kind: 'layer', digest: layer.digest, state: 'downloading', received: 0, total: layer.size });
     await downloadBlob(client, ref.repository, layer, sink, {
@@ -158,24 +182,69 @@ async function fetchLayer(client: RegistryClient, store: ImageStore, ref: ImageR
     throw error;
   }
   emit({ kind: 'layer', digest: layer.digest, state: 'downloaded', received: layer.size, total: layer.size });
-  return true;
+  emit({ kind: 'layer', digest: layer.digest, state: 'unpacking', total: layer.size });
+}
+
+/**
+ * The bytes of a downloading layer, passed on to the unpacker with backpressure. Once the
+ * unpacker stops (it finished, failed, or found the layer ready already) or the download
+ * restarts from zero, nothing more is passed and the download goes on alone.
+ */
+class LayerTee {
+  readonly stream = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
+  /** the download restarted: the streamed bytes are not the blob */
+  interrupted = false;
+  #open = true;
+
+  constructor() {
+    // the unpacker reports stream errors itself; this keeps one that comes before it listens from crashing tsc
+    this.stream.on('error', () => undefined);
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    if (!this.#open) return;
+    if (!this.stream.write(chunk)) {
+      await Promise.race([once(this.stream, 'drain'), once(this.stream, 'close')]);
+    }
+  }
+
+  restart(): void {
+    this.interrupted = true;
+    this.stop(new TscError('remote', 'the layer download restarted'));
+  }
+
+  finish(): void {
+    if (this.#open) this.stream.end();
+    this.#open = false;
+  }
+
+  stop(error?: Error): void {
+    if (!this.#open) return;
+    this.#open = false;
+    if (error) this.stream.destroy(error);
+    else this.stream.destroy();
+  }
 }
 
 /** Adapts a content-store ingest to the registry client's sink (which may restart at 0). */
 class IngestSink implements BlobSink {
   #store: ImageStore;
+  #tee: LayerTee;
   #ingest: Promise<Ingest> | undefined;
 
-  constructor(store: ImageStore) {
+  constructor(store: ImageStore, tee: LayerTee) {
     this.#store = store;
+    this.#tee = tee;
   }
 
   async write(chunk: Uint8Array): Promise<void> {
     this.#ingest ??= this.#store.content.ingest();
     await (await this.#ingest).write(chunk);
+    await this.#tee.write(chunk);
   }
 
   async reset(): Promise<void> {
+    this.#tee.restart();
     await this.abort();
   }
 

@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { errnoCode, TscError } from '../errors.ts';
 import { unpackLayer, type Unpacked } from '../layers/unpack.ts';
@@ -47,6 +48,8 @@ export async function ensureLayer(
   layer: LayerToUnpack,
   /** told about entries that could not be applied (device nodes rootless, unsupported xattrs) */
   onSkipped?: (skipped: SkippedEntry[]) => void,
+  /** the blob's bytes as they arrive from the registry, instead of the stored blob */
+  stream?: Readable,
 ): Promise<'unpacked' | 'present'> {
   const { store } = ctx;
   if (layerState(store.db, layer.chainId) === 'ready') return 'present';
@@ -54,7 +57,8 @@ export async function ensureLayer(
   const target = join(work, 'layer');
   await mkdir(target, { recursive: true, mode: 0o700 });
   try {
-    const unpacked = ctx.maps ? await unpackRootless(ctx, ctx.maps, store.content.blobPath(layer.blobDigest), target, work) : await unpackAsRoot(ctx, store.content.blobPath(layer.blobDigest), target);
+    const source = () => stream ?? createReadStream(store.content.blobPath(layer.blobDigest), { highWaterMark: BLOB_READ });
+    const unpacked = ctx.maps ? await unpackRootless(ctx, ctx.maps, source(), target, work) : await unpackAsRoot(ctx, source(), target);
     if (unpacked.diffId !== layer.diffId) {
       throw new TscError('invalid-content', `layer ${layer.blobDigest} unpacks to ${unpacked.diffId}, but the image config says ${layer.diffId}`, {
         hint: 'the image is corrupt or was tampered with; pull it again or ask its publisher',
@@ -74,7 +78,7 @@ export async function ensureLayer(
   }
 }
 
-async function unpackRootless(ctx: UnpackContext, maps: RootlessMaps, blob: string, target: string, work: string): Promise<Unpacked> {
+async function unpackRootless(ctx: UnpackContext, maps: RootlessMaps, blob: Readable, target: string, work: string): Promise<Unpacked> {
   const proc = startInUserns(ctx.helper, maps, {
     argv: [...selfArgv(), INTERNAL_ARG, 'extract-layer', target, 'overlay', ctx.helper, 'fresh'],
     env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: work, LANG: 'C.UTF-8' },
@@ -84,7 +88,7 @@ async function unpackRootless(ctx: UnpackContext, maps: RootlessMaps, blob: stri
   });
   let output = '';
   proc.stdout!.on('data', (b: Buffer) => (output += b.toString('utf8')));
-  const feeding = pipeline(createReadStream(blob, { highWaterMark: BLOB_READ }), proc.stdin!).catch((error: unknown) => {
+  const feeding = pipeline(blob, proc.stdin!).catch((error: unknown) => {
     // the extractor stopping early (it failed) closes the pipe; its own report says why
     if (errnoCode(error) !== 'EPIPE') throw error;
   });
@@ -96,10 +100,10 @@ async function unpackRootless(ctx: UnpackContext, maps: RootlessMaps, blob: stri
   return report;
 }
 
-async function unpackAsRoot(ctx: UnpackContext, blob: string, target: string): Promise<Unpacked> {
+async function unpackAsRoot(ctx: UnpackContext, blob: Readable, target: string): Promise<Unpacked> {
   const fsops = await openFsOps(ctx.helper);
   try {
-    return await unpackLayer(createReadStream(blob, { highWaterMark: BLOB_READ }), target, {
+    return await unpackLayer(blob, target, {
       format: 'overlay',
       ownership: 'keep',
       overlayXattrs: 'trusted',
