@@ -33,7 +33,7 @@ die() { printf 'setup-host: error: %s\n' "$*" >&2; exit 1; }
 # --- packages -------------------------------------------------------------------------
 PACKAGES=(uidmap fuse-overlayfs fuse3 passt slirp4netns docker-registry skopeo
   busybox-static tmux hyperfine apache2-utils gcc libc6-dev make curl ca-certificates
-  util-linux iproute2 procps python3 attr)
+  util-linux iproute2 procps python3 attr podman runc openssl binutils tar gzip zstd xz-utils)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
