@@ -12,7 +12,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EngineContext } from '../context.ts';
 import type { Database } from '../state/db.ts';
-import { removeImage } from './records.ts';
+import { forgetImage } from './gc.ts';
 import { ensureLayer, removeTrees, type UnpackContext } from './unpack.ts';
 
 export interface CheckProblem {
@@ -66,9 +66,7 @@ export async function checkStore(ctx: EngineContext, options: CheckOptions): Pro
     if (now - Date.parse(row.added_at) < grace) continue;
     problems.push({ kind: 'unfinished-pull', subject: row.id, detail: `a pull started ${row.added_at} did not finish`, repaired: options.repair });
     if (options.repair) {
-      const removal = removeImage(store.db, row.id);
-      await Promise.all(removal.blobs.map((d) => store.content.remove(d)));
-      await removeTrees(unpack, removal.layers.map((l) => store.layerPath(l)));
+      await forgetImage(unpack, row.id);
     }
   }
 

@@ -16,9 +16,11 @@ import { formatPlatform } from '../registry/platform.ts';
 import { OCI_MANIFEST } from '../registry/media-types.ts';
 import { chainIds } from './chain.ts';
 import type { ImageConfig } from './config.ts';
-import { completeImage, getImage, imageLayers, layerState, removeImage, saveImage, type NewImage } from './records.ts';
+import { completeImage, getImage, imageLayers, layerState, saveImage, type NewImage } from './records.ts';
 import type { ImageStore } from './store.ts';
-import { ensureLayer, removeTrees, type UnpackContext } from './unpack.ts';
+import { inParallel } from '../util/parallel.ts';
+import { forgetImage } from './gc.ts';
+import { ensureLayer, type UnpackContext } from './unpack.ts';
 
 export interface BlobPlan {
   digest: string;
@@ -104,7 +106,7 @@ export async function installImage(
     }), PARALLEL_LAYERS);
     completeImage(store.db, plan.id, plan.tags);
   } catch (error) {
-    if (!before) await forget(unpack, plan.id).catch(() => undefined);
+    if (!before) await forgetImage(unpack, plan.id).catch(() => undefined);
     throw error;
   }
   return { id: plan.id, tags: plan.tags, present: false };
@@ -129,27 +131,3 @@ async function verifyDiffId(store: ImageStore, layer: LayerPlan): Promise<void> 
   }
 }
 
-/** Removes an image this operation recorded, with the blobs and layers only it needed. */
-async function forget(unpack: UnpackContext, id: string): Promise<void> {
-  const { store } = unpack;
-  const removal = removeImage(store.db, id);
-  await Promise.all(removal.blobs.map((d) => store.content.remove(d)));
-  await removeTrees(unpack, removal.layers.map((chain) => store.layerPath(chain)));
-}
-
-async function inParallel(tasks: (() => Promise<void>)[], limit: number): Promise<void> {
-  let next = 0;
-  const errors: unknown[] = [];
-  async function worker(): Promise<void> {
-    while (next < tasks.length && errors.length === 0) {
-      const task = tasks[next++]!;
-      try {
-        await task();
-      } catch (error) {
-        errors.push(error);
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
-  if (errors.length > 0) throw errors[0];
-}

@@ -15,6 +15,7 @@ import { parseImageConfig, type ImageConfig } from './config.ts';
 import { completeImage, getImage, imageByTag, imageLayers, layerState, saveImage, type NewImage } from './records.ts';
 import { openPullSource, type RemoteOptions } from './remote.ts';
 import type { ImageStore } from './store.ts';
+import { inParallel } from '../util/parallel.ts';
 import { ensureLayer } from './unpack.ts';
 import type { SkippedEntry } from '../layers/extract-types.ts';
 import { once } from 'node:events';
@@ -270,21 +271,4 @@ function checkPlatform(config: ImageConfig, wanted: ReturnType<typeof parsePlatf
       hint: wanted ? 'choose a platform the image provides' : `pull it with --platform ${has} if you want it anyway`,
     });
   }
-}
-
-async function inParallel(tasks: (() => Promise<void>)[], limit: number): Promise<void> {
-  let next = 0;
-  const errors: unknown[] = [];
-  async function worker(): Promise<void> {
-    while (next < tasks.length && errors.length === 0) {
-      const task = tasks[next++]!;
-      try {
-        await task();
-      } catch (error) {
-        errors.push(error);
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
-  if (errors.length > 0) throw errors[0];
 }

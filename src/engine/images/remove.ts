@@ -6,9 +6,9 @@
  */
 import { TscError } from '../errors.ts';
 import type { EngineContext } from '../context.ts';
-import { getImage, removeImage, untag } from './records.ts';
+import { forgetImage } from './gc.ts';
+import { getImage, untag } from './records.ts';
 import { requireImage } from './resolve.ts';
-import { removeTrees } from './unpack.ts';
 import { familiarName, parseReference } from '../reference/reference.ts';
 
 export interface RemoveReport {
@@ -44,11 +44,8 @@ async function removeOne(ctx: EngineContext, reference: string, force: boolean):
       hint: 'remove the names one by one, or use --force',
     });
   }
-  const removal = removeImage(store.db, image.id);
+  await forgetImage({ store, helper: await ctx.helper(), maps: await ctx.maps() }, image.id);
   untagged.push(...image.tags.map(display));
-  await Promise.all(removal.blobs.map((d) => store.content.remove(d)));
-  const unpack = { store, helper: await ctx.helper(), maps: await ctx.maps() };
-  await removeTrees(unpack, removal.layers.map((chain) => store.layerPath(chain)));
   if (getImage(store.db, image.id)) throw new TscError('internal', `image ${image.id} survived its removal`);
   return { untagged, deleted: [image.id] };
 }
