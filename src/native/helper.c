@@ -14,6 +14,7 @@ static const struct mode {
 	{ "probe", probe_main },
 	{ "userns-exec", userns_exec_main },
 	{ "fsops", fsops_main },
+	{ "run", run_main },
 };
 
 static const struct mode *find_mode(const char *name)
@@ -34,7 +35,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!mode) {
-		fprintf(stderr, "usage: tsc-helper probe|userns-exec|fsops (with the message socket on fd 3)\n"
+		fprintf(stderr, "usage: tsc-helper probe|userns-exec|fsops|run (with the message socket on fd 3)\n"
 				"       tsc-helper --version\n");
 		return 2;
 	}

@@ -92,6 +92,7 @@ int idmap_enter(int sync, struct error *err);
 int probe_main(struct error *err);
 int userns_exec_main(struct error *err);
 int fsops_main(struct error *err);
+int run_main(struct error *err);
 int probe_kernel_overlay(bool userns, struct error *err);
 int probe_fuse_overlayfs(const char *tool, struct error *err);
 
