@@ -2,7 +2,7 @@
 # The main job on a fresh machine, as root: prepare the host, build dist/tsc, then, as the
 # non-root user tsctest, check the host for real (a user namespace with the subordinate ids
 # mapped, overlay mounts in it) and pull an image from the local registry rootless (layers
-# unpacked inside the user namespace with their owners). `tsc run` joins when it lands.
+# unpacked inside the user namespace with their owners), then runs a container from it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,3 +28,8 @@ echo "== as ${TSC_TEST_USER}: tsc pull, tsc images, tsc history"
 bash scripts/as-test-user.sh /opt/tsc/tsc pull "${TSC_TEST_REGISTRY}/demo/busybox:latest"
 bash scripts/as-test-user.sh /opt/tsc/tsc images
 bash scripts/as-test-user.sh /opt/tsc/tsc history "${TSC_TEST_REGISTRY}/demo/busybox:latest"
+
+echo
+echo "== as ${TSC_TEST_USER}: tsc run --rm (a real rootless container)"
+bash scripts/as-test-user.sh /opt/tsc/tsc run --rm "${TSC_TEST_REGISTRY}/demo/busybox:latest" \
+  sh -c 'echo "hello from a rootless container: $(id -u):$(id -g) in $(hostname), pid $$"; cat /proc/self/uid_map'

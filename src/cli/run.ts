@@ -30,7 +30,7 @@ export async function main(argv: string[]): Promise<number> {
     const config = await loadConfig();
     const found = findCommand(config, rest);
     commandId = found?.id.replaceAll(':', ' ');
-    await run(found ? booleanValues(rest, found) : rest, config);
+    await run(found ? endOfFlags(booleanValues(rest, found), found) : rest, config);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     const report = describeError(error, { debug: logLevel() === 'debug', command: commandId });
@@ -82,6 +82,25 @@ function booleanValues(argv: readonly string[], command: Command.Loadable & { wo
     if (match[2] === 'true') return `--${match[1]}`;
     return flag.allowNo ? `--no-${match[1]}` : arg;
   });
+}
+
+/** Commands whose first argument ends tsc's own flags: what follows belongs to the container. */
+const STOP_AT_FIRST_ARGUMENT = new Set(['container:run', 'run']);
+
+/** `tsc run --rm busybox ls -l`: `-l` is the container's, so `--` goes after the image. */
+function endOfFlags(argv: string[], command: Command.Loadable & { words: number }): string[] {
+  if (!STOP_AT_FIRST_ARGUMENT.has(command.id) && !command.aliases.some((a) => STOP_AT_FIRST_ARGUMENT.has(a))) return argv;
+  for (let i = command.words; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') return argv;
+    if (!arg.startsWith('-') || arg === '-') return [...argv.slice(0, i + 1), '--', ...argv.slice(i + 1)];
+    if (arg.includes('=')) continue;
+    const flag = arg.startsWith('--')
+      ? command.flags[arg.slice(2)]
+      : Object.values(command.flags).find((f) => f.char === arg.slice(1) && arg.length === 2);
+    if (flag && flag.type === 'option') i++; // its value is the next word
+  }
+  return argv;
 }
 
 async function loadConfig(): Promise<Config> {

@@ -3,6 +3,7 @@
  * this map, so the whole CLI bundles into one file with no lookups on disk. Top-level
  * docker spellings (`tsc pull`, `tsc images`, `tsc rmi`) are aliases declared by each command.
  */
+import ContainerRun from './container/run.ts';
 import ImageHistory from './image/history.ts';
 import ImageInspect from './image/inspect.ts';
 import ImageLs from './image/ls.ts';
@@ -22,6 +23,7 @@ import Info from './info.ts';
 import Version from './version.ts';
 
 export const commands = {
+  'container:run': ContainerRun,
   'image:history': ImageHistory,
   'image:inspect': ImageInspect,
   'image:ls': ImageLs,

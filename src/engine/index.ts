@@ -17,6 +17,7 @@ import type { PruneResult } from './images/prune.ts';
 import type { SearchOptions, SearchResult } from './images/search.ts';
 import type { CheckOptions, CheckReport } from './images/check.ts';
 import type { LoginOptions } from './auth/login.ts';
+import type { RunOptions } from './containers/run.ts';
 import type { RemoveReport } from './images/remove.ts';
 import type { SaveOptions, SaveResult } from './images/save.ts';
 import type { LoadOptions, LoadResult } from './images/load.ts';
@@ -156,4 +157,14 @@ export async function loadImages(options: LoadOptions): Promise<LoadResult> {
 export async function importImage(options: ImportOptions): Promise<ImportResult> {
   const { importImage: doImport } = await import('./images/import.ts');
   return withContext((ctx) => doImport(ctx, options));
+}
+
+// ---- containers -----------------------------------------------------------------------
+
+export type { RunOptions } from './containers/run.ts';
+
+/** Runs a container in the foreground; resolves to its exit code (docker's conventions). */
+export async function runContainer(options: RunOptions): Promise<number> {
+  const { runContainer: run } = await import('./containers/run.ts');
+  return withContext((ctx) => run(ctx, options));
 }

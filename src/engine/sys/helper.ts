@@ -116,10 +116,12 @@ export interface HelperRun {
 }
 
 export interface HelperStdio {
-  /** what the helper (and the program it runs) reads: ignored, or a pipe to write to */
-  stdin?: 'ignore' | 'pipe';
-  /** where its stdout goes: ignored, or a pipe to read from */
-  stdout?: 'ignore' | 'pipe';
+  /** what the helper (and the program it runs) reads: ignored, a pipe to write to, or ours */
+  stdin?: 'ignore' | 'pipe' | 'inherit';
+  /** where its stdout goes: ignored, a pipe to read from, or ours */
+  stdout?: 'ignore' | 'pipe' | 'inherit';
+  /** 'pipe' (default): kept (the first 4 KiB) to explain a crash; 'inherit': a container's stderr is ours */
+  stderr?: 'pipe' | 'inherit';
 }
 
 export interface HelperProcess {
@@ -142,7 +144,7 @@ export interface HelperOptions extends HelperStdio {
 export function startHelper(binary: string, mode: string, config: readonly ConfigEntry[], options: HelperOptions = {}): HelperProcess {
   const text = encodeConfig(config);
   const child = spawn(binary, [mode], {
-    stdio: [options.stdin ?? 'ignore', options.stdout ?? 'ignore', 'pipe', 'pipe'],
+    stdio: [options.stdin ?? 'ignore', options.stdout ?? 'ignore', options.stderr ?? 'pipe', 'pipe'],
     timeout: options.timeoutMs ?? 30_000,
     env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
   });
