@@ -140,7 +140,7 @@ export async function pull(): Promise<Record<string, unknown>> {
 }
 
 /** Runs argv as the test user in its delegated cgroup; returns the wall time in seconds. */
-function asUser(host: TestHost, argv: string[]): number {
+export function asUser(host: TestHost, argv: string[]): number {
   const started = performance.now();
   const run = spawnSync('/bin/sh', asUserArgv(argv[0]!, argv.slice(1), { uid: host.uid, cgroup: host.cgroup }), {
     env: userEnv(host.uid, host.user),
@@ -188,7 +188,7 @@ function describeStorage(dir: string): string {
  * the overlay driver; the settings go into the user's config unless it has them already.
  * A config file the bench did not write and that lacks them is left alone, with an error.
  */
-function configurePodman(host: TestHost): void {
+export function configurePodman(host: TestHost): void {
   const dir = join(`/home/${host.user}`, '.config', 'containers');
   for (const d of [join(`/home/${host.user}`, '.config'), dir]) {
     if (!existsSync(d)) {

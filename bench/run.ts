@@ -3,7 +3,7 @@
  * machine and reported as ratios (never asserted in tests). Installs what it compares
  * against (hyperfine, podman, skopeo) when missing, which needs root.
  *
- *   node bench/run.ts [startup] [pull]      (more suites join as the engine grows)
+ *   node bench/run.ts [startup] [pull] [run]      (more suites join as the engine grows)
  *
  * startup: warm start-up times (hyperfine -N). pull: cold pulls of a Debian minbase image
  * from the local registry against podman and skopeo (bench/pull.ts; root only).
@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { ROOT } from '../build/common.ts';
 import { builtTsc, ensureTools, table } from './common.ts';
 import { pull } from './pull.ts';
+import { runLatency } from './run-latency.ts';
 
 interface Measured {
   name: string;
@@ -60,7 +61,7 @@ function startup(): Record<string, unknown> {
   return { measured, sizeMiB, nodeVersion };
 }
 
-const suites: Record<string, () => Record<string, unknown> | Promise<Record<string, unknown>>> = { startup, pull };
+const suites: Record<string, () => Record<string, unknown> | Promise<Record<string, unknown>>> = { startup, pull, run: runLatency };
 const wanted = process.argv.slice(2);
 const chosen = wanted.length ? wanted : Object.keys(suites);
 const report: Record<string, unknown> = { date: new Date().toISOString() };
