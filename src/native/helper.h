@@ -2,6 +2,7 @@
 #ifndef TSC_HELPER_H
 #define TSC_HELPER_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -61,6 +62,17 @@ ssize_t read_file(const char *path, char *buf, size_t size, struct error *err);
 int write_file(const char *path, int flags, const char *text, struct error *err);
 int make_dir(const char *path, struct error *err);
 int wait_for(pid_t pid, const char *what, struct error *err);
+
+/* supervise.c: shared by userns-exec and run */
+struct channels {
+	int sync, sync_child;    /* socket pair: id-map handshake */
+	int status_rd, status_wr; /* close-on-exec pipe: a struct error, or end of file once the program runs */
+};
+int open_channels(struct channels *ch, struct error *err);
+void close_channels(struct channels *ch);
+int hold_signals(sigset_t *held, sigset_t *previous, struct error *err);
+/* Emits `started`, forwards the held signals to pid until it ends, reaps it, emits `exited`. */
+int supervise(pid_t pid, const sigset_t *held, const sigset_t *previous, struct error *err);
 
 /* status: the exit status, 128 + the signal number if killed, or 127 (with a message in
  * stderr_) if the program could not be executed. */

@@ -22,8 +22,6 @@
 
 #include "run.h"
 
-static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP };
-static volatile pid_t program;
 
 /* ---- configuration ---- */
 
@@ -198,25 +196,6 @@ static void __attribute__((noreturn)) first_child(const struct run_config *c, in
 
 /* ---- the helper ---- */
 
-static void forward(int sig)
-{
-	int saved = errno;
-
-	kill(program, sig);
-	errno = saved;
-}
-
-static int set_forwarding(void)
-{
-	struct sigaction sa = { .sa_handler = forward };
-
-	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
-		if (sigaction(forwarded[i], &sa, NULL) < 0)
-			return -1;
-	return 0;
-}
-
 /* Maps the ids, learns B's pid and the outcome of execve; returns 1 once the program runs. */
 static int start(const struct run_config *c, pid_t first, int sync, int status_fd, pid_t *pid, struct error *err)
 {
@@ -245,63 +224,34 @@ static int start(const struct run_config *c, pid_t first, int sync, int status_f
 
 static int run_container(const struct run_config *c, struct error *err)
 {
-	cleanup_fd int sync = -1, sync_child = -1, status_rd = -1, status_wr = -1;
-	sigset_t signals, mask;
-	siginfo_t info;
+	__attribute__((cleanup(close_channels))) struct channels ch = { -1, -1, -1, -1 };
+	sigset_t held, previous;
 	pid_t first, pid;
-	int fds[2], r;
+	int r;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
-		return error_set(err, errno, "socketpair", "", "cannot create a socket pair");
-	sync = fds[0];
-	sync_child = fds[1];
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return error_set(err, errno, "pipe2", "", "cannot create a pipe");
-	status_rd = fds[0];
-	status_wr = fds[1];
-	sigemptyset(&signals);
-	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
-		sigaddset(&signals, forwarded[i]);
-	if (sigprocmask(SIG_BLOCK, &signals, &mask) < 0)
-		return error_set(err, errno, "sigprocmask", "", "cannot block signals");
+	if (open_channels(&ch, err) < 0 || hold_signals(&held, &previous, err) < 0)
+		return -1;
 	first = fork();
 	if (first < 0)
 		return error_set(err, errno, "fork", "", "cannot start the container's process");
 	if (first == 0) {
-		close(sync);
-		close(status_rd);
-		first_child(c, sync_child, status_wr, &mask);
+		close(ch.sync);
+		close(ch.status_rd);
+		first_child(c, ch.sync_child, ch.status_wr, &previous);
 	}
-	close_fdp(&sync_child);
-	close_fdp(&status_wr);
-	sync_child = status_wr = -1;
-	r = start(c, first, sync, status_rd, &pid, err);
+	close_fdp(&ch.sync_child);
+	close_fdp(&ch.status_wr);
+	ch.sync_child = ch.status_wr = -1;
+	r = start(c, first, ch.sync, ch.status_rd, &pid, err);
 	wait_for(first, "the container's first process", &(struct error){ 0 });
+	close_fdp(&ch.sync);
+	ch.sync = -1;
 	if (r < 0) {
-		close_fdp(&sync);
-		sync = -1;
 		if (pid > 0)
 			wait_for(pid, "the container's process", &(struct error){ 0 });
 		return -1;
 	}
-	close_fdp(&sync);
-	sync = -1;
-	emit("event", "name:s pid:i", "started", (int)pid);
-	program = pid;
-	if (set_forwarding() < 0)
-		return error_set(err, errno, "sigaction", "", "cannot forward signals to the program");
-	sigprocmask(SIG_SETMASK, &mask, NULL);
-	while ((r = waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT)) < 0 && errno == EINTR)
-		;
-	sigprocmask(SIG_BLOCK, &signals, NULL);
-	if (r < 0)
-		return error_set(err, errno, "waitid", "", "cannot wait for the program");
-	waitpid(pid, NULL, 0);
-	if (info.si_code == CLD_EXITED)
-		emit("event", "name:s status:i", "exited", info.si_status);
-	else
-		emit("event", "name:s signal:i", "exited", info.si_status);
-	return 0;
+	return supervise(pid, &held, &previous, err);
 }
 
 int run_main(struct error *err)

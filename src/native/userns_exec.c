@@ -27,8 +27,6 @@ struct exec_config {
 	size_t argc, envc;
 };
 
-static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP };
-static volatile pid_t program; /* set before the handler is installed */
 
 static int exec_set(void *cfg, const char *key, char *value, struct error *err)
 {
@@ -104,35 +102,6 @@ static void __attribute__((noreturn)) child(const struct exec_config *c, int syn
 
 /* ---- the parent ---- */
 
-static void forward(int sig)
-{
-	int saved = errno;
-
-	kill(program, sig);
-	errno = saved;
-}
-
-static int set_forwarding(void)
-{
-	struct sigaction sa = { .sa_handler = forward };
-
-	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
-		if (sigaction(forwarded[i], &sa, NULL) < 0)
-			return -1;
-	return 0;
-}
-
-/* Waits until the child has exited, without reaping it; the caller blocks forwarding
- * before reaping, so a forwarded signal can never reach a recycled pid. */
-static int wait_program(pid_t pid, siginfo_t *info, struct error *err)
-{
-	while (waitid(P_PID, (id_t)pid, info, WEXITED | WNOWAIT) < 0)
-		if (errno != EINTR)
-			return error_set(err, errno, "waitid", "", "cannot wait for the program");
-	return 0;
-}
-
 /* The map and the outcome of execve; returns 1 once the program runs. */
 static int start(const struct exec_config *c, pid_t pid, int sync, int status_fd, struct error *err)
 {
@@ -158,59 +127,32 @@ static int start(const struct exec_config *c, pid_t pid, int sync, int status_fd
 
 static int run_program(const struct exec_config *c, struct error *err)
 {
-	cleanup_fd int sync = -1, sync_child = -1, status_rd = -1, status_wr = -1;
-	sigset_t signals, mask;
-	siginfo_t info;
+	__attribute__((cleanup(close_channels))) struct channels ch = { -1, -1, -1, -1 };
+	sigset_t held, previous;
 	pid_t parent = getpid(), pid;
-	int fds[2], r;
+	int r;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0)
-		return error_set(err, errno, "socketpair", "", "cannot create a socket pair");
-	sync = fds[0];
-	sync_child = fds[1];
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return error_set(err, errno, "pipe2", "", "cannot create a pipe");
-	status_rd = fds[0];
-	status_wr = fds[1];
-	/* held until the program runs, then forwarded to it (a pending one at once) */
-	sigemptyset(&signals);
-	for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
-		sigaddset(&signals, forwarded[i]);
-	if (sigprocmask(SIG_BLOCK, &signals, &mask) < 0)
-		return error_set(err, errno, "sigprocmask", "", "cannot block signals");
+	if (open_channels(&ch, err) < 0 || hold_signals(&held, &previous, err) < 0)
+		return -1;
 	pid = fork();
 	if (pid < 0)
 		return error_set(err, errno, "fork", "", "cannot start the program's process");
 	if (pid == 0) {
-		close(sync); /* so the child sees end of file if the parent fails */
-		close(status_rd);
-		child(c, sync_child, status_wr, parent, &mask);
+		close(ch.sync); /* so the child sees end of file if the parent fails */
+		close(ch.status_rd);
+		child(c, ch.sync_child, ch.status_wr, parent, &previous);
 	}
-	close_fdp(&sync_child);
-	close_fdp(&status_wr);
-	sync_child = status_wr = -1;
-	r = start(c, pid, sync, status_rd, err);
-	close_fdp(&sync);
-	sync = -1;
+	close_fdp(&ch.sync_child);
+	close_fdp(&ch.status_wr);
+	ch.sync_child = ch.status_wr = -1;
+	r = start(c, pid, ch.sync, ch.status_rd, err);
+	close_fdp(&ch.sync);
+	ch.sync = -1;
 	if (r < 0) {
 		wait_for(pid, "the program's process", &(struct error){ 0 });
 		return -1;
 	}
-	emit("event", "name:s pid:i", "started", (int)pid);
-	program = pid;
-	if (set_forwarding() < 0)
-		return error_set(err, errno, "sigaction", "", "cannot forward signals to the program");
-	sigprocmask(SIG_SETMASK, &mask, NULL);
-	r = wait_program(pid, &info, err);
-	sigprocmask(SIG_BLOCK, &signals, NULL);
-	if (r < 0)
-		return -1;
-	waitpid(pid, NULL, 0);
-	if (info.si_code == CLD_EXITED)
-		emit("event", "name:s status:i", "exited", info.si_status);
-	else
-		emit("event", "name:s signal:i", "exited", info.si_status);
-	return 0;
+	return supervise(pid, &held, &previous, err);
 }
 
 int userns_exec_main(struct error *err)
