@@ -129,22 +129,11 @@ function resolveCommand(lowersTopFirst: readonly string[], command: string, env:
   for (const dir of path.split(':')) {
     if (!dir.startsWith('/')) continue;
     const candidate = `${dir.replace(/\/+$/, '')}/${command}`;
-    if (present(lowersTopFirst, candidate.slice(1))) return candidate;
+    if (findInLayers(lowersTopFirst, candidate.slice(1))) return candidate;
   }
   return command;
 }
 
-function present(lowersTopFirst: readonly string[], path: string): boolean {
-  for (const layer of lowersTopFirst) {
-    try {
-      const s = lstatSync(join(layer, path));
-      return !(s.isCharacterDevice() && s.rdev === 0);
-    } catch {
-      // not in this layer
-    }
-  }
-  return false;
-}
 
 /** Our hard RLIMIT_NOFILE (a rootless container cannot be given more), from /proc/self/limits. */
 function hardNofile(): number | undefined {
@@ -153,19 +142,29 @@ function hardNofile(): number | undefined {
   return hard === undefined || hard === 'unlimited' ? undefined : Number(hard);
 }
 
-/** A file of the image's merged filesystem: the topmost layer that has it (or deletes it) wins. */
-function imageFile(lowersTopFirst: readonly string[], path: string): string | undefined {
+/**
+ * Where `path` of the image's merged filesystem lives: the topmost layer that has it, as
+ * the overlay shows it. A whiteout (0:0 character device) there hides the layers below.
+ */
+function findInLayers(lowersTopFirst: readonly string[], path: string): { host: string; isFile: boolean } | undefined {
   for (const layer of lowersTopFirst) {
+    const host = join(layer, path);
+    let s;
     try {
-      const s = lstatSync(join(layer, path));
-      if (s.isCharacterDevice() && s.rdev === 0) return undefined; // an overlay whiteout
-      if (s.isFile()) return readFileSync(join(layer, path), 'utf8');
-      return undefined;
+      s = lstatSync(host);
     } catch {
-      // not in this layer: look below
+      continue; // not in this layer: look below
     }
+    if (s.isCharacterDevice() && s.rdev === 0) return undefined;
+    return { host, isFile: s.isFile() };
   }
   return undefined;
+}
+
+/** A regular file of the image (its /etc/passwd, ...), or undefined. */
+function imageFile(lowersTopFirst: readonly string[], path: string): string | undefined {
+  const found = findInLayers(lowersTopFirst, path);
+  return found?.isFile ? readFileSync(found.host, 'utf8') : undefined;
 }
 
 async function seccompFile(spec: Spec, dir: string): Promise<string | undefined> {
