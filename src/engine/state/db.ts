@@ -59,6 +59,37 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (image_id, position)
    ) STRICT;
    CREATE INDEX image_layers_chain ON image_layers(chain_id);`,
+  // containers and volumes (issue 4). A container's live state (pid, exit code, restarts)
+  // is written by its monitor to state.json in the container's directory; the row holds
+  // what tsc decided: 'creating' while its directory is being prepared (a process killed
+  // then leaves a row that system check explains and removes), 'created' until first
+  // started, 'started' once a monitor owns it, 'removing' while its files go.
+  `CREATE TABLE containers (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     image_id TEXT NOT NULL REFERENCES images(id),
+     image_name TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     state TEXT NOT NULL CHECK (state IN ('creating', 'created', 'started', 'removing')),
+     owner_pid INTEGER NOT NULL DEFAULT 0,     -- the tsc process of a 'creating'/'removing' row
+     config TEXT NOT NULL                      -- JSON: the container's settings (ContainerConfig)
+   ) STRICT;
+   CREATE INDEX containers_image ON containers(image_id);
+   CREATE TABLE volumes (
+     name TEXT PRIMARY KEY,
+     driver TEXT NOT NULL DEFAULT 'local',
+     created_at TEXT NOT NULL,
+     labels TEXT NOT NULL DEFAULT '{}',
+     options TEXT NOT NULL DEFAULT '{}',
+     anonymous INTEGER NOT NULL DEFAULT 0
+   ) STRICT;
+   CREATE TABLE container_volumes (          -- which container uses which volume (rm -v, prune, in-use checks)
+     container_id TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+     volume TEXT NOT NULL REFERENCES volumes(name),
+     destination TEXT NOT NULL,
+     PRIMARY KEY (container_id, destination)
+   ) STRICT;
+   CREATE INDEX container_volumes_volume ON container_volumes(volume);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
