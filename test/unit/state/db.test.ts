@@ -19,7 +19,7 @@ describe('openDatabase', () => {
     db.close();
     const again = openDatabase(path);
     const tables = again.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all().map((r) => r.name);
-    assert.deepEqual(tables, ['blobs', 'image_blobs', 'image_layers', 'images', 'layers', 'tags']);
+    assert.deepEqual(tables, ['blobs', 'container_volumes', 'containers', 'image_blobs', 'image_layers', 'images', 'layers', 'tags', 'volumes']);
     again.close();
   });
 
@@ -65,5 +65,22 @@ describe('transaction', () => {
     const db = openDatabase(join(dir, 'fk.db'));
     assert.throws(() => db.prepare("INSERT INTO tags (name, image_id, tagged_at) VALUES ('x', 'sha256:none', 'now')").run(), /FOREIGN KEY/);
     db.close();
+  });
+});
+
+describe('migrations', () => {
+  it('upgrades a schema-1 database with its images in place', () => {
+    const path = join(dir, 'v1.db');
+    const db = openDatabase(path);
+    db.exec("INSERT INTO images (id, manifest_digest, added_at) VALUES ('sha256:a', 'sha256:m', 'now')");
+    // pretend it was written by the first release: drop what schema 2 added
+    db.exec('DROP TABLE container_volumes; DROP TABLE containers; DROP TABLE volumes; PRAGMA user_version = 1');
+    db.close();
+    const again = openDatabase(path);
+    assert.equal((again.prepare('PRAGMA user_version').get() as { user_version: number }).user_version, SCHEMA_VERSION);
+    assert.equal(again.prepare('SELECT count(*) AS n FROM images').get()!.n, 1);
+    again.exec("INSERT INTO containers (id, name, image_id, image_name, created_at, state, config) VALUES ('c', 'n', 'sha256:a', 'x', 'now', 'created', '{}')");
+    assert.throws(() => again.exec("DELETE FROM images WHERE id = 'sha256:a'"), /FOREIGN KEY/);
+    again.close();
   });
 });
