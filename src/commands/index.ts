@@ -4,6 +4,20 @@
  * docker spellings (`tsc pull`, `tsc images`, `tsc rmi`) are aliases declared by each command.
  */
 import ContainerRun from './container/run.ts';
+import ContainerCreate from './container/create.ts';
+import ContainerStart from './container/start.ts';
+import ContainerStop from './container/stop.ts';
+import ContainerKill from './container/kill.ts';
+import ContainerRestart from './container/restart.ts';
+import ContainerRm from './container/rm.ts';
+import ContainerPause from './container/pause.ts';
+import ContainerUnpause from './container/unpause.ts';
+import ContainerWait from './container/wait.ts';
+import ContainerRename from './container/rename.ts';
+import ContainerPrune from './container/prune.ts';
+import ContainerLs from './container/ls.ts';
+import ContainerInspect from './container/inspect.ts';
+import ContainerAttach from './container/attach.ts';
 import ImageHistory from './image/history.ts';
 import ImageInspect from './image/inspect.ts';
 import ImageLs from './image/ls.ts';
@@ -24,6 +38,20 @@ import Version from './version.ts';
 
 export const commands = {
   'container:run': ContainerRun,
+  'container:create': ContainerCreate,
+  'container:start': ContainerStart,
+  'container:stop': ContainerStop,
+  'container:kill': ContainerKill,
+  'container:restart': ContainerRestart,
+  'container:rm': ContainerRm,
+  'container:pause': ContainerPause,
+  'container:unpause': ContainerUnpause,
+  'container:wait': ContainerWait,
+  'container:rename': ContainerRename,
+  'container:prune': ContainerPrune,
+  'container:ls': ContainerLs,
+  'container:inspect': ContainerInspect,
+  'container:attach': ContainerAttach,
   'image:history': ImageHistory,
   'image:inspect': ImageInspect,
   'image:ls': ImageLs,

@@ -17,7 +17,11 @@ import type { PruneResult } from './images/prune.ts';
 import type { SearchOptions, SearchResult } from './images/search.ts';
 import type { CheckOptions, CheckReport } from './images/check.ts';
 import type { LoginOptions } from './auth/login.ts';
-import type { RunOptions } from './containers/run.ts';
+import type { RunOptions, RunResult, RunIo } from './containers/run.ts';
+import type { CreateOptions, CreateResult } from './containers/create.ts';
+import type { ContainerSummary, PsOptions } from './containers/list.ts';
+import type { ContainerReport, StopOptions, RemoveOptions, PruneResult as ContainerPruneResult } from './containers/lifecycle.ts';
+import type { InspectResult as ContainerInspectResult } from './containers/inspect.ts';
 import type { RemoveReport } from './images/remove.ts';
 import type { SaveOptions, SaveResult } from './images/save.ts';
 import type { LoadOptions, LoadResult } from './images/load.ts';
@@ -161,10 +165,147 @@ export async function importImage(options: ImportOptions): Promise<ImportResult>
 
 // ---- containers -----------------------------------------------------------------------
 
-export type { RunOptions } from './containers/run.ts';
+export type { RunOptions, RunResult, RunIo } from './containers/run.ts';
+export type { CreateOptions, CreateResult } from './containers/create.ts';
+export type { ContainerSummary, PsOptions } from './containers/list.ts';
+export type { ContainerReport, StopOptions, RemoveOptions, PruneResult as ContainerPruneResult } from './containers/lifecycle.ts';
+export type { ContainerInspect, InspectResult as ContainerInspectResult } from './containers/inspect.ts';
+export type { AttachSession, ExitInfo } from './containers/attach.ts';
+export type { LiveState } from './containers/state.ts';
 
-/** Runs a container in the foreground; resolves to its exit code (docker's conventions). */
-export async function runContainer(options: RunOptions): Promise<number> {
+/** Creates and starts a container; unless detached, relays its stdio until it ends (docker's exit codes). */
+export async function runContainer(options: RunOptions): Promise<RunResult> {
   const { runContainer: run } = await import('./containers/run.ts');
   return withContext((ctx) => run(ctx, options));
+}
+
+export async function createContainer(options: CreateOptions): Promise<CreateResult> {
+  const { createContainer: create } = await import('./containers/create.ts');
+  return withContext((ctx) => create(ctx, options));
+}
+
+export interface StartRequest {
+  refs: readonly string[];
+  /** -a: attach to the (single) container and relay stdio until it ends */
+  io?: RunIo | undefined;
+  interactive?: boolean | undefined;
+}
+
+/** docker start: per-container reports; with io, the exit code of the attached container. */
+export async function startContainers(request: StartRequest): Promise<{ reports: ContainerReport[]; exitCode?: number | undefined }> {
+  const [{ startContainer }, { requireContainer }, { relay }, { waitForExit }, { liveState }, { TscError: Err }] = await Promise.all([
+    import('./containers/start.ts'), import('./containers/records.ts'), import('./containers/run.ts'),
+    import('./containers/control.ts'), import('./containers/state.ts'), import('./errors.ts'),
+  ]);
+  return withContext(async (ctx) => {
+    const store = await ctx.store();
+    const reports: ContainerReport[] = [];
+    for (const ref of request.refs) {
+      try {
+        const row = requireContainer(store.db, ref);
+        if (liveState(row, store.root).running) {
+          reports.push({ ref, id: row.id });
+          continue;
+        }
+        if (request.io) {
+          const started = await startContainer(ctx, row, { attach: true, ttySize: row.config.tty ? request.io.ttySize?.() : undefined });
+          const outcome = await relay(started.stream!, request.io, row.config.tty, request.interactive === true && row.config.openStdin);
+          if (outcome === 'detached') return { reports: [{ ref, id: row.id }] };
+          return { reports: [{ ref, id: row.id }], exitCode: outcome ?? (await waitForExit(ctx, row)).exitCode };
+        }
+        await startContainer(ctx, row);
+        reports.push({ ref, id: row.id });
+      } catch (error) {
+        reports.push({ ref, error: error instanceof Err ? error : new Err('internal', String(error), { cause: error }) });
+      }
+    }
+    return { reports };
+  });
+}
+
+export async function stopContainers(refs: readonly string[], options: StopOptions = {}): Promise<ContainerReport[]> {
+  const { stopContainers: stop } = await import('./containers/lifecycle.ts');
+  return withContext((ctx) => stop(ctx, refs, options));
+}
+
+export async function killContainers(refs: readonly string[], signal?: string): Promise<ContainerReport[]> {
+  const { killContainers: kill } = await import('./containers/lifecycle.ts');
+  return withContext((ctx) => kill(ctx, refs, signal));
+}
+
+/** docker restart: stop (with the timeout) then start, per container. */
+export async function restartContainers(refs: readonly string[], options: StopOptions = {}): Promise<ContainerReport[]> {
+  const stopped = await stopContainers(refs, options);
+  const failed = stopped.filter((r) => r.error);
+  const { reports } = await startContainers({ refs: stopped.filter((r) => !r.error).map((r) => r.ref) });
+  return [...failed, ...reports];
+}
+
+export async function pauseContainers(refs: readonly string[], paused: boolean): Promise<ContainerReport[]> {
+  const { pauseContainers: pause } = await import('./containers/lifecycle.ts');
+  return withContext((ctx) => pause(ctx, refs, paused));
+}
+
+export async function removeContainers(refs: readonly string[], options: RemoveOptions = {}): Promise<ContainerReport[]> {
+  const { removeContainers: remove } = await import('./containers/lifecycle.ts');
+  return withContext((ctx) => remove(ctx, refs, options));
+}
+
+export async function renameContainer(ref: string, name: string): Promise<void> {
+  const { renameOne } = await import('./containers/lifecycle.ts');
+  return withContext((ctx) => renameOne(ctx, ref, name));
+}
+
+export async function pruneContainers(labelFilters: readonly string[] = []): Promise<ContainerPruneResult> {
+  const { pruneContainers: prune } = await import('./containers/lifecycle.ts');
+  const wanted = labelFilters.map((f) => {
+    const [key, value] = f.includes('=') ? [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)] : [f, undefined];
+    return { key, value };
+  });
+  return withContext((ctx) =>
+    prune(ctx, (row) => wanted.every((w) => w.key in row.config.labels && (w.value === undefined || row.config.labels[w.key] === w.value))),
+  );
+}
+
+export async function listContainers(options: PsOptions = {}): Promise<ContainerSummary[]> {
+  const { listContainers: list } = await import('./containers/list.ts');
+  return withContext((ctx) => list(ctx, options));
+}
+
+export async function inspectContainers(refs: readonly string[]): Promise<ContainerInspectResult> {
+  const { inspectContainers: inspect } = await import('./containers/inspect.ts');
+  return withContext((ctx) => inspect(ctx, refs));
+}
+
+/** docker wait: blocks until each container ends; its exit code, or an error. */
+export async function waitContainers(refs: readonly string[]): Promise<(ContainerReport & { exitCode?: number })[]> {
+  const [{ requireContainer }, { waitForExit }] = await Promise.all([import('./containers/records.ts'), import('./containers/control.ts')]);
+  return withContext(async (ctx) => {
+    const store = await ctx.store();
+    return Promise.all(refs.map(async (ref) => {
+      try {
+        const row = requireContainer(store.db, ref);
+        return { ref, id: row.id, exitCode: (await waitForExit(ctx, row)).exitCode };
+      } catch (error) {
+        const { TscError: Err } = await import('./errors.ts');
+        return { ref, error: error instanceof Err ? error : new Err('internal', String(error)) };
+      }
+    }));
+  });
+}
+
+/** docker attach: relays stdio to a running container until it ends or the user detaches. */
+export async function attachContainer(ref: string, io: RunIo, options: { noStdin?: boolean } = {}): Promise<number | undefined> {
+  const [{ requireContainer }, { relay }, { connectMonitor }, { attachSocketPath, liveState }, { TscError: Err }] = await Promise.all([
+    import('./containers/records.ts'), import('./containers/run.ts'), import('./containers/attach.ts'), import('./containers/state.ts'), import('./errors.ts'),
+  ]);
+  return withContext(async (ctx) => {
+    const store = await ctx.store();
+    const row = requireContainer(store.db, ref);
+    if (!liveState(row, store.root).running) throw new Err('conflict', `cannot attach to ${row.name}: it is not running`, { hint: `tsc start -a ${row.name}` });
+    const stream = await connectMonitor(attachSocketPath(ctx.paths.runtimeDir, row.id));
+    if (!stream) throw new Err('conflict', `cannot attach to ${row.name}: its monitor does not answer`);
+    const outcome = await relay(stream, io, row.config.tty, !options.noStdin && row.config.openStdin);
+    return outcome === 'detached' ? undefined : outcome;
+  });
 }

@@ -15,7 +15,7 @@
 #define MAP_MAX 4096 /* of a map's text; the event carries no more anyway */
 
 /* What the parent tells the child once the ids are mapped. */
-enum { MAPPED_NEWUIDMAP = 'n', MAPPED_SINGLE = 's', NOT_MAPPED = '-' };
+enum { MAPPED_NEWUIDMAP = 'n', MAPPED_DIRECT = 'd', MAPPED_SINGLE = 's', NOT_MAPPED = '-' };
 
 static int add_extent(struct idmap *map, const char *key, char *value, struct error *err)
 {
@@ -86,6 +86,31 @@ static int write_single_map(pid_t pid, struct error *err)
 	return 0;
 }
 
+/* Root (in the initial user namespace) may write any map itself: the configured lines
+ * as they are, e.g. `0 0 4294967295` for a container of root that sees the host's ids. */
+static int write_configured_map(pid_t pid, const struct idmap_config *c, struct error *err)
+{
+	const struct idmap *maps[2] = { &c->uid, &c->gid };
+	const char *names[2] = { "uid_map", "gid_map" };
+	char path[32], text[MAP_MAX];
+
+	for (int m = 0; m < 2; m++) {
+		size_t len = 0;
+
+		for (size_t i = 0; i < maps[m]->n; i++) {
+			int n = snprintf(text + len, sizeof text - len, "%s%c", maps[m]->fields[i], i % 3 == 2 ? '\n' : ' ');
+
+			if (n < 0 || (size_t)n >= sizeof text - len)
+				return error_set(err, 0, "config", "", "the %s is too long", names[m]);
+			len += (size_t)n;
+		}
+		snprintf(path, sizeof path, "/proc/%d/%s", pid, names[m]);
+		if (write_file(path, 0, text, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* A uid_map can be written only once: if newgidmap fails after newuidmap worked, the
  * single-id map is out of reach too. Without userns there is nothing to map. */
 int idmap_write(const struct idmap_config *c, bool userns, pid_t pid, char *mapped, struct error *err)
@@ -111,6 +136,10 @@ int idmap_write(const struct idmap_config *c, bool userns, pid_t pid, char *mapp
 					 res.status, res.stderr_);
 		*mapped = MAPPED_NEWUIDMAP;
 		return 0;
+	}
+	if (geteuid() == 0 && c->uid.n > 0 && c->gid.n > 0) {
+		*mapped = MAPPED_DIRECT;
+		return write_configured_map(pid, c, err);
 	}
 	return write_single_map(pid, err);
 }
@@ -153,7 +182,7 @@ static int become_root(char mapped, struct error *err)
 	    read_map("/proc/self/gid_map", gid_map, err) < 0)
 		return -1;
 	emit("event", "name:s method:s uid_map:s gid_map:s", "idmap",
-	     mapped == MAPPED_NEWUIDMAP ? "newuidmap" : "single", uid_map, gid_map);
+	     mapped == MAPPED_NEWUIDMAP ? "newuidmap" : mapped == MAPPED_DIRECT ? "direct" : "single", uid_map, gid_map);
 	return 0;
 }
 

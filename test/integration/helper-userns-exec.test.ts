@@ -199,6 +199,26 @@ describe('helper userns-exec as a user without subordinate ids', { timeout: 60_0
   });
 });
 
+describe('helper userns-exec as root', { timeout: 60_000 }, () => {
+  it('writes the configured identity map itself, so files keep their real owners', async (t) => {
+    const host = requiresTestHost(t);
+    if (!host || !requires(t, helper !== undefined, NOT_BUILT)) return;
+    const file = join(scratch, 'root-owned');
+    const config: ConfigEntry[] = [
+      ['uidmap', '0 0 4294967295'], ['gidmap', '0 0 4294967295'], ['cwd', '/'],
+      ['arg', '/bin/sh'], ['arg', '-c'], ['arg', `cat /proc/self/uid_map; touch ${file}; chown 33:34 ${file}`],
+    ];
+    const result = await runHelperAs(helper!, 'userns-exec', config, { uid: 0, name: 'root' });
+    assert.equal(result.status, 0, JSON.stringify(result.messages));
+    const idmap = eventNamed(result, 'idmap');
+    assert.equal(idmap?.method, 'direct');
+    assert.equal(idmap?.uid_map, '0 0 4294967295');
+    assert.match(result.stdout, /^\s*0\s+0\s+4294967295\n$/);
+    assert.equal(statSync(file).uid, 33);
+    assert.equal(statSync(file).gid, 34);
+  });
+});
+
 describe('helper userns-exec configuration', () => {
   it('requires cwd and a program', async (t) => {
     const host = requiresTestHost(t);

@@ -6,6 +6,8 @@
  *
  *   extract-layer TARGET FORMAT HELPER [fresh]   a layer blob on stdin -> {"diffId", "result"};
  *                                                `fresh`: TARGET is a new empty directory
+ *   cleanup ID STORAGE_ROOT RUNTIME_DIR          run by a container's monitor after a `-d --rm`
+ *                                                container ended: removes it -> {"removed"}
  */
 import { TscError } from '../errors.ts';
 import type { WhiteoutFormat } from '../layers/extract-types.ts';
@@ -16,6 +18,7 @@ export async function runInternal(argv: readonly string[]): Promise<number> {
   try {
     const [op, ...args] = argv;
     if (op === 'extract-layer') return await extractLayerOp(args);
+    if (op === 'cleanup') return await cleanupOp(args);
     throw new TscError('internal', `unknown internal operation ${JSON.stringify(op)}`);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -44,5 +47,24 @@ async function extractLayerOp(args: readonly string[]): Promise<number> {
     return 0;
   } finally {
     await fsops.close();
+  }
+}
+
+async function cleanupOp(args: readonly string[]): Promise<number> {
+  const [id, storageRoot, runtimeDir] = args;
+  if (!id || !storageRoot || !runtimeDir) throw new TscError('internal', 'usage: cleanup ID STORAGE_ROOT RUNTIME_DIR');
+  process.env.TSC_STORAGE_ROOT = storageRoot;
+  process.env.TSC_RUNTIME_DIR = runtimeDir;
+  const [{ openContext }, { getContainer }, { removeContainer }] = await Promise.all([
+    import('../context.ts'), import('../containers/records.ts'), import('../containers/lifecycle.ts'),
+  ]);
+  const ctx = openContext();
+  try {
+    const row = getContainer((await ctx.store()).db, id);
+    if (row) await removeContainer(ctx, row);
+    process.stdout.write(`${JSON.stringify({ removed: row !== undefined })}\n`);
+    return 0;
+  } finally {
+    await ctx.close();
   }
 }

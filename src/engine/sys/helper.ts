@@ -128,12 +128,16 @@ export interface HelperProcess {
   child: ChildProcess;
   stdin: Writable | null;
   stdout: Readable | null;
+  /** our end of fd 4, with attachChannel */
+  attach: (Readable & Writable) | undefined;
   /** settles when the helper has exited; see runHelper for what rejects */
   result: Promise<HelperRun>;
 }
 
 export interface HelperOptions extends HelperStdio {
   timeoutMs?: number;
+  /** also give the helper a socket on fd 4 (a container's first attach connection) */
+  attachChannel?: boolean;
 }
 
 /**
@@ -144,7 +148,7 @@ export interface HelperOptions extends HelperStdio {
 export function startHelper(binary: string, mode: string, config: readonly ConfigEntry[], options: HelperOptions = {}): HelperProcess {
   const text = encodeConfig(config);
   const child = spawn(binary, [mode], {
-    stdio: [options.stdin ?? 'ignore', options.stdout ?? 'ignore', options.stderr ?? 'pipe', 'pipe'],
+    stdio: [options.stdin ?? 'ignore', options.stdout ?? 'ignore', options.stderr ?? 'pipe', 'pipe', ...(options.attachChannel ? ['pipe' as const] : [])],
     timeout: options.timeoutMs ?? 30_000,
     env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
   });
@@ -173,7 +177,7 @@ export function startHelper(binary: string, mode: string, config: readonly Confi
     });
     channel.end(text);
     child.on('error', (error) => reject(new TscError('system', `cannot start the native helper ${binary}`, { cause: error })));
-    child.on('close', (status, signal) => {
+    const settle = (status: number | null, signal: NodeJS.Signals | null) => {
       if (failure) return reject(failure);
       const record = messages.find((m) => m.type === 'error');
       if (record) return reject(new HelperFailure(mode, record as HelperErrorRecord));
@@ -183,9 +187,26 @@ export function startHelper(binary: string, mode: string, config: readonly Confi
         return reject(new TscError('helper', `the native helper (${mode}) ${how}${stderr ? `: ${stderr.trim()}` : ''}`));
       }
       resolve({ messages, events: messages.filter((m): m is HelperEvent => m.type === 'event') });
+    };
+    if (!options.attachChannel) {
+      child.on('close', settle);
+      return;
+    }
+    // a detached monitor keeps fd 4 (and stays alive): settle once the helper we started
+    // has exited and its message channel has ended, without waiting for fd 4 to close
+    let exit: [number | null, NodeJS.Signals | null] | undefined;
+    let channelEnded = false;
+    child.on('exit', (status, signal) => {
+      exit = [status, signal];
+      if (channelEnded) settle(status, signal);
+    });
+    channel.on('close', () => {
+      channelEnded = true;
+      if (exit) settle(...exit);
     });
   });
-  return { child, stdin: child.stdin, stdout: child.stdout, result };
+  const attach = options.attachChannel ? (child.stdio[4] as Readable & Writable) : undefined;
+  return { child, stdin: child.stdin, stdout: child.stdout, attach, result };
 }
 
 /** Runs the helper to completion with no stdio; see startHelper. */

@@ -1,0 +1,18 @@
+import { Args } from '@oclif/core';
+import { TscCommand } from '../../cli/base.ts';
+import { printReports } from '../../cli/container-flags.ts';
+import * as engine from '../../engine/index.ts';
+
+export default class ContainerUnpause extends TscCommand {
+  static override summary = 'Thaw paused containers';
+  static override aliases = ['unpause'];
+  static override strict = false;
+  static override args = { container: Args.string({ required: true, description: 'name or id' }) };
+
+  async run(): Promise<void> {
+    const { argv, flags } = await this.parse(ContainerUnpause);
+    this.applyGlobalFlags(flags);
+    const code = printReports(await engine.pauseContainers(argv as string[], false), (t) => this.print(t));
+    if (code !== 0) this.exit(code);
+  }
+}

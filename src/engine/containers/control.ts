@@ -1,0 +1,65 @@
+/**
+ * Talking to a running container: signals go through its monitor (which holds a pidfd of
+ * pid 1, so a recycled pid can never be hit), and the end of the container is learnt
+ * from the monitor's exit frame, or from its state file when the monitor is gone.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { EngineContext } from '../context.ts';
+import { TscError } from '../errors.ts';
+import { attachSession, connectMonitor, type ExitInfo } from './attach.ts';
+import type { ContainerRow } from './records.ts';
+import { attachSocketPath, isAlive, liveState, type LiveState } from './state.ts';
+
+/**
+ * Sends `signal` to the container's pid 1 (`stop`: the monitor will not restart it), and
+ * with `waitMs` waits up to that long for the container to end. Returns whether it ended.
+ */
+export async function signalContainer(ctx: EngineContext, row: ContainerRow, signal: number, stop: boolean, waitMs = 0): Promise<boolean> {
+  const stream = await connectMonitor(attachSocketPath(ctx.paths.runtimeDir, row.id));
+  if (!stream) {
+    // no monitor to ask: a container whose monitor died is not running either
+    const store = await ctx.store();
+    const live = liveState(row, store.root);
+    if (live.running && live.pid > 0 && isAlive(live.pid, live.pidStart, readBoot())) process.kill(live.pid, signal);
+    return !live.running;
+  }
+  const session = attachSession(stream, {});
+  session.signal(signal, stop);
+  if (waitMs <= 0) {
+    session.detach();
+    return false;
+  }
+  const ended = await Promise.race([session.ended.then(() => true), sleep(waitMs).then(() => false)]);
+  session.detach();
+  return ended;
+}
+
+function readBoot(): string {
+  return process.getBuiltinModule('node:fs').readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+}
+
+/** Waits for the container to end (for good: no restart pending) and returns its live state then. */
+export async function waitForExit(ctx: EngineContext, row: ContainerRow, signal?: AbortSignal): Promise<LiveState> {
+  const store = await ctx.store();
+  for (;;) {
+    if (signal?.aborted) throw new TscError('internal', 'wait interrupted');
+    const live = liveState(row, store.root);
+    if (!live.running && live.status !== 'restarting') return live;
+    const stream = await connectMonitor(attachSocketPath(ctx.paths.runtimeDir, row.id));
+    if (stream) {
+      const session = attachSession(stream, {});
+      const onAbort = () => session.detach();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const exit: ExitInfo | undefined = await session.ended.catch(() => undefined);
+      signal?.removeEventListener('abort', onAbort);
+      if (exit) {
+        // the state file follows the exit frame; give the monitor a moment to write it
+        for (let i = 0; i < 50 && liveState(row, store.root).running; i++) await sleep(20);
+        const after = liveState(row, store.root);
+        return after.running ? { ...after, running: false, status: 'exited', exitCode: exit.exitCode } : after;
+      }
+    } else {
+      await sleep(100);
+    }
+  }
+}
