@@ -4,6 +4,9 @@
  * docker spellings (`tsc pull`, `tsc images`, `tsc rmi`) are aliases declared by each command.
  */
 import ContainerRun from './container/run.ts';
+import ContainerExec from './container/exec.ts';
+import ContainerTop from './container/top.ts';
+import ContainerPort from './container/port.ts';
 import ContainerCreate from './container/create.ts';
 import ContainerStart from './container/start.ts';
 import ContainerStop from './container/stop.ts';
@@ -38,6 +41,9 @@ import Version from './version.ts';
 
 export const commands = {
   'container:run': ContainerRun,
+  'container:exec': ContainerExec,
+  'container:top': ContainerTop,
+  'container:port': ContainerPort,
   'container:create': ContainerCreate,
   'container:start': ContainerStart,
   'container:stop': ContainerStop,

@@ -22,6 +22,9 @@ import type { CreateOptions, CreateResult } from './containers/create.ts';
 import type { ContainerSummary, PsOptions } from './containers/list.ts';
 import type { ContainerReport, StopOptions, RemoveOptions, PruneResult as ContainerPruneResult } from './containers/lifecycle.ts';
 import type { InspectResult as ContainerInspectResult } from './containers/inspect.ts';
+import type { ExecOptions } from './containers/exec.ts';
+import type { TopResult } from './containers/top.ts';
+import type { PortBinding } from './containers/records.ts';
 import type { RemoveReport } from './images/remove.ts';
 import type { SaveOptions, SaveResult } from './images/save.ts';
 import type { LoadOptions, LoadResult } from './images/load.ts';
@@ -308,4 +311,25 @@ export async function attachContainer(ref: string, io: RunIo, options: { noStdin
     const outcome = await relay(stream, io, row.config.tty, !options.noStdin && row.config.openStdin);
     return outcome === 'detached' ? undefined : outcome;
   });
+}
+
+export type { ExecOptions } from './containers/exec.ts';
+export type { TopResult } from './containers/top.ts';
+export type { PortBinding } from './containers/records.ts';
+
+/** docker exec: runs a command in a running container; its exit code (126/127 when it cannot start). */
+export async function execContainer(options: ExecOptions): Promise<number> {
+  const { execInContainer } = await import('./containers/exec.ts');
+  return withContext((ctx) => execInContainer(ctx, options));
+}
+
+export async function topContainer(ref: string, psArgs: readonly string[] = []): Promise<TopResult> {
+  const { topContainer: top } = await import('./containers/top.ts');
+  return withContext((ctx) => top(ctx, ref, psArgs));
+}
+
+/** The published ports of a container. */
+export async function containerPorts(ref: string): Promise<PortBinding[]> {
+  const { requireContainer } = await import('./containers/records.ts');
+  return withContext(async (ctx) => requireContainer((await ctx.store()).db, ref).config.ports);
 }
