@@ -16,7 +16,9 @@ import { forgetImage } from './gc.ts';
 import { ensureLayer, removeTrees, type UnpackContext } from './unpack.ts';
 
 export interface CheckProblem {
-  kind: 'stale-ingest' | 'orphan-blob' | 'missing-blob' | 'corrupt-blob' | 'orphan-layer' | 'missing-layer' | 'stale-scratch' | 'unfinished-pull';
+  kind:
+    | 'stale-ingest' | 'orphan-blob' | 'missing-blob' | 'corrupt-blob' | 'orphan-layer' | 'missing-layer' | 'stale-scratch' | 'unfinished-pull'
+    | 'unfinished-create' | 'unfinished-remove' | 'orphan-container-dir' | 'monitor-gone';
   subject: string;
   detail: string;
   repaired: boolean;
@@ -113,6 +115,8 @@ export async function checkStore(ctx: EngineContext, options: CheckOptions): Pro
   for (const path of orphans) problems.push({ kind: 'orphan-layer', subject: path, detail: 'no image refers to it', repaired: options.repair });
   if (options.repair) await removeTrees(unpack, orphans);
 
+  await checkContainers(ctx, unpack, options, problems, old);
+
   const images = (store.db.prepare('SELECT count(*) AS n FROM images').get() as { n: number }).n;
   return { blobs: recorded.size, layers: layers.length, images, problems };
 }
@@ -129,4 +133,45 @@ async function hashFile(path: string): Promise<{ digest: string; size: number }>
     size += (chunk as Buffer).length;
   }
   return { digest: `sha256:${hash.digest('hex')}`, size };
+}
+
+/**
+ * Containers a killed tsc left half-made ('creating') or half-removed ('removing'), their
+ * directories without a row, and containers whose monitor died without recording an exit.
+ */
+async function checkContainers(ctx: EngineContext, unpack: UnpackContext, options: CheckOptions, problems: CheckProblem[], old: (path: string) => Promise<boolean>): Promise<void> {
+  const { allContainers, deleteContainerRow } = await import('../containers/records.ts');
+  const { containerDir, liveState, processStartTime } = await import('../containers/state.ts');
+  const { removeContainer } = await import('../containers/lifecycle.ts');
+  const { removeCgroup } = await import('../containers/cgroup.ts');
+  const store = unpack.store;
+  const rows = allContainers(store.db);
+  for (const row of rows) {
+    const ownerGone = processStartTime(row.ownerPid) === undefined;
+    if (row.state === 'creating' && ownerGone) {
+      problems.push({ kind: 'unfinished-create', subject: row.id, detail: `container ${row.name} was being created by a tsc process that is gone`, repaired: options.repair });
+      if (options.repair) {
+        await removeTrees(unpack, [containerDir(store.root, row.id)]);
+        await removeCgroup(row.config.cgroup).catch(() => undefined);
+        deleteContainerRow(store.db, row.id);
+      }
+    } else if (row.state === 'removing' && ownerGone) {
+      problems.push({ kind: 'unfinished-remove', subject: row.id, detail: `container ${row.name} was being removed by a tsc process that is gone`, repaired: options.repair });
+      if (options.repair) await removeContainer(ctx, row, { force: true });
+    } else if (row.state === 'started') {
+      const live = liveState(row, store.root);
+      if (live.exitCode === -1 && live.status === 'exited') {
+        problems.push({ kind: 'monitor-gone', subject: row.id, detail: `container ${row.name}: ${live.error}; it is shown as exited (tsc start or tsc rm it)`, repaired: false });
+      }
+    }
+  }
+  const known = new Set(rows.map((r) => r.id));
+  const dirs = await readdir(join(store.root, 'containers')).catch(() => [] as string[]);
+  const orphans: string[] = [];
+  for (const name of dirs) {
+    const path = join(store.root, 'containers', name);
+    if (!known.has(name) && (await old(path))) orphans.push(path);
+  }
+  for (const path of orphans) problems.push({ kind: 'orphan-container-dir', subject: path, detail: 'no container refers to it', repaired: options.repair });
+  if (options.repair) await removeTrees(unpack, orphans);
 }

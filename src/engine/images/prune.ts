@@ -14,7 +14,9 @@ export interface PruneResult {
 
 export async function pruneImages(ctx: EngineContext, options: { all: boolean }): Promise<PruneResult> {
   const store = await ctx.store();
-  const candidates = listImages(store.db).filter((image) => options.all || image.tags.length === 0);
+  const inUse = new Set((store.db.prepare('SELECT DISTINCT image_id FROM containers').all() as { image_id: string }[]).map((r) => r.image_id));
+  // an image a container uses is never pruned (docker's rule)
+  const candidates = listImages(store.db).filter((image) => !inUse.has(image.id) && (options.all || image.tags.length === 0));
   const result: PruneResult = { deleted: [], untagged: [], reclaimedBytes: 0 };
   const layers: string[] = [];
   for (const image of candidates) {

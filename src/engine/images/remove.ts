@@ -44,6 +44,17 @@ async function removeOne(ctx: EngineContext, reference: string, force: boolean):
       hint: 'remove the names one by one, or use --force',
     });
   }
+  const users = store.db.prepare("SELECT id, name, state FROM containers WHERE image_id = ?").all(image.id) as { id: string; name: string; state: string }[];
+  if (users.length > 0) {
+    // docker: an image a container uses stays; -f only untags it
+    if (force && tag) {
+      untag(store.db, tag);
+      return { untagged: [display(tag)], deleted: [] };
+    }
+    throw new TscError('conflict', `image ${image.id.slice(7, 19)} is used by container${users.length > 1 ? 's' : ''} ${users.map((u) => `${u.name} (${u.id.slice(0, 12)})`).join(', ')}`, {
+      hint: 'remove the container first (tsc rm), then the image',
+    });
+  }
   await forgetImage({ store, helper: await ctx.helper(), maps: await ctx.maps() }, image.id);
   untagged.push(...image.tags.map(display));
   if (getImage(store.db, image.id)) throw new TscError('internal', `image ${image.id} survived its removal`);
