@@ -74,7 +74,7 @@ static unsigned long long proc_start(pid_t pid)
 	snprintf(path, sizeof path, "/proc/%d/stat", pid);
 	if (read_file(path, text, sizeof text, &(struct error){ 0 }) < 0 || !(p = strrchr(text, ')')))
 		return 0;
-	for (int field = 2; field < 21 && p; field++)
+	for (int field = 2; field < 22 && p; field++)
 		p = strchr(p + 1, ' ');
 	if (p)
 		sscanf(p + 1, "%llu", &v);
