@@ -10,11 +10,12 @@
 static const struct mode {
 	const char *name;
 	int (*run)(struct error *err);
+	bool closes_fds; /* closes the inherited descriptors itself, once configured */
 } modes[] = {
-	{ "probe", probe_main },
-	{ "userns-exec", userns_exec_main },
-	{ "fsops", fsops_main },
-	{ "run", run_main },
+	{ "probe", probe_main, false },
+	{ "userns-exec", userns_exec_main, false },
+	{ "fsops", fsops_main, false },
+	{ "run", run_main, true },
 };
 
 static const struct mode *find_mode(const char *name)
@@ -39,7 +40,7 @@ int main(int argc, char **argv)
 				"       tsc-helper --version\n");
 		return 2;
 	}
-	if (seal_self(argv, &err) < 0 || close_inherited_fds(&err) < 0)
+	if (seal_self(argv, &err) < 0 || (!mode->closes_fds && close_inherited_fds(-1, &err) < 0))
 		goto fail;
 	/* no program the helper starts may hold the engine's socket open */
 	if (fcntl(MSG_FD, F_SETFD, FD_CLOEXEC) < 0) {

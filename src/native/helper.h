@@ -56,7 +56,8 @@ int config_once(const char **slot, const char *key, const char *value, struct er
 int config_flag(int *slot, const char *key, const char *value, struct error *err);
 
 int seal_self(char **argv, struct error *err);
-int close_inherited_fds(struct error *err);
+/* Closes every descriptor above MSG_FD but keep (-1: none). */
+int close_inherited_fds(int keep, struct error *err);
 
 ssize_t read_file(const char *path, char *buf, size_t size, struct error *err);
 int write_file(const char *path, int flags, const char *text, struct error *err);

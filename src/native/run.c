@@ -6,7 +6,12 @@
  * namespace and the helper's own child; A sends B's pid over the socket pair and exits.
  * B sets up the mounts, pivots into the root, drops privileges and executes the program.
  * A failure in A or B up to execve is a struct error written to a close-on-exec pipe; end
- * of file on it means the program runs. */
+ * of file on it means the program runs.
+ *
+ * B waits for a `g` byte from the helper before it sets anything up: the helper first
+ * runs the hooks, which see B in the container's (mapped) namespaces. With tty, B sends
+ * the pty's master back over the socket pair. The start (run_start) is the same for the
+ * foreground and for each (re)start under the monitor (monitor.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -19,8 +24,13 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/sched.h>
 
 #include "run.h"
+
+#ifndef PIDFD_NONBLOCK
+#define PIDFD_NONBLOCK O_NONBLOCK
+#endif
 
 
 /* ---- configuration ---- */
@@ -73,6 +83,9 @@ static int run_set(void *cfg, const char *key, char *value, struct error *err)
 
 	if (r <= 0)
 		return r;
+	r = run_set_monitor(c, key, value, err);
+	if (r <= 0)
+		return r;
 	for (size_t i = 0; i < sizeof once / sizeof once[0]; i++)
 		if (strcmp(key, once[i].key) == 0)
 			return config_once((const char **)((char *)c + once[i].offset), key, value, err);
@@ -116,17 +129,40 @@ static int check_config(struct run_config *c, struct error *err)
 	c->no_new_privs = c->no_new_privs == 1;
 	if (c->seccomp && run_load_seccomp(c, err) < 0)
 		return -1;
+	if (run_check_monitor(c, err) < 0)
+		return -1;
 	return idmap_check(&c->ids, err);
 }
 
 /* ---- process B: the container's pid 1 ---- */
 
+static int set_stdio(const struct run_io *io, struct error *err)
+{
+	int fds[3] = { io->in, io->out, io->err };
+
+	for (int i = 0; i < 3; i++)
+		if (fds[i] >= 0 && dup2(fds[i], i) < 0)
+			return error_set(err, errno, "dup2", "", "cannot set up the program's descriptor %d", i);
+	return 0;
+}
+
 /* Returns only on failure; -1 with err->reported set when nobody is left to tell. */
-static int start_container(const struct run_config *c, int sync, const sigset_t *mask, struct error *err)
+static int start_container(const struct run_config *c, const struct run_io *io, int sync, int status_fd,
+			   const sigset_t *mask, struct error *err)
 {
 	struct pollfd pfd = { .fd = sync, .events = POLLIN };
+	char go;
 
+	if (set_stdio(io, err) < 0)
+		return -1;
+	/* the helper says go once the hooks have run; end of file: it failed, and reports why */
+	if (read(sync, &go, 1) != 1 || go != 'g') {
+		err->reported = true;
+		return -1;
+	}
 	if (run_setup_root(c, err) < 0)
+		return -1;
+	if (c->tty == 1 && run_open_tty(c, sync, err) < 0)
 		return -1;
 	if (c->hostname && sethostname(c->hostname, strlen(c->hostname)) < 0)
 		return error_set(err, errno, "sethostname", "", "cannot set the host name");
@@ -149,12 +185,9 @@ static int start_container(const struct run_config *c, int sync, const sigset_t 
 	}
 	if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return error_set(err, errno, "prctl", "", "cannot set no_new_privs");
-	if (sigprocmask(SIG_SETMASK, mask, NULL) < 0)
-		return error_set(err, errno, "sigprocmask", "", "cannot restore the signal mask");
 	if (c->no_new_privs && run_install_seccomp(c, err) < 0)
 		return -1;
-	execve(c->argv[0], c->argv, c->envp);
-	return error_set(err, errno, "execve", c->argv[0], "cannot execute %s", c->argv[0]);
+	return run_exec(c, mask, status_fd, err);
 }
 
 static void __attribute__((noreturn)) report_and_exit(const struct error *err, int status_fd)
@@ -167,8 +200,8 @@ static void __attribute__((noreturn)) report_and_exit(const struct error *err, i
 
 /* ---- process A: unshares, then starts B as the helper's child ---- */
 
-static void __attribute__((noreturn)) first_child(const struct run_config *c, int sync, int status_fd,
-						  const sigset_t *mask)
+static void __attribute__((noreturn)) first_child(const struct run_config *c, const struct run_io *io, int sync,
+						  int status_fd, const sigset_t *mask)
 {
 	struct error err = { 0 };
 	pid_t pid;
@@ -186,7 +219,7 @@ static void __attribute__((noreturn)) first_child(const struct run_config *c, in
 		report_and_exit(&err, status_fd);
 	}
 	if (pid == 0) {
-		start_container(c, sync, mask, &err);
+		start_container(c, io, sync, status_fd, mask, &err);
 		report_and_exit(&err, status_fd);
 	}
 	if (send(sync, &pid, sizeof pid, MSG_NOSIGNAL) != sizeof pid)
@@ -196,24 +229,48 @@ static void __attribute__((noreturn)) first_child(const struct run_config *c, in
 
 /* ---- the helper ---- */
 
-/* Maps the ids, learns B's pid and the outcome of execve; returns 1 once the program runs. */
-static int start(const struct run_config *c, pid_t first, int sync, int status_fd, pid_t *pid, struct error *err)
+/* fork(), or with a cgroup clone3(CLONE_INTO_CGROUP): A, and so B and everything in the
+ * container, starts in the cgroup, and A unshares its cgroup namespace there. */
+static pid_t fork_into(int cgroup_fd)
+{
+	struct clone_args args = { .flags = CLONE_INTO_CGROUP, .exit_signal = SIGCHLD,
+				   .cgroup = (unsigned long long)cgroup_fd };
+
+	if (cgroup_fd < 0)
+		return fork();
+	return (pid_t)syscall(SYS_clone3, &args, sizeof args);
+}
+
+/* Maps the ids, learns B's pid, runs the hooks, lets B go, takes the pty's master and
+ * learns the outcome of execve; returns 1 once the program runs. */
+static int start(const struct run_config *c, pid_t first, const struct channels *ch, const sigset_t *mask,
+		 struct run_instance *inst, struct error *err)
 {
 	struct error child_err;
 	char byte, mapped;
 	ssize_t n;
 
-	*pid = -1;
-	if (read(sync, &byte, 1) == 1) {
+	if (read(ch->sync, &byte, 1) == 1) {
 		if (idmap_write(&c->ids, true, first, &mapped, err) < 0)
 			return -1;
-		if (send(sync, &mapped, 1, MSG_NOSIGNAL) != 1)
+		if (send(ch->sync, &mapped, 1, MSG_NOSIGNAL) != 1)
 			return error_set(err, errno, "send", "", "cannot signal the container's process");
-		if (read(sync, pid, sizeof *pid) != sizeof *pid)
-			*pid = -1;
+		if (read(ch->sync, &inst->pid, sizeof inst->pid) != sizeof inst->pid)
+			inst->pid = -1;
 	}
-	n = read(status_fd, &child_err, sizeof child_err);
-	if (n == 0 && *pid > 0)
+	if (inst->pid > 0) {
+		inst->pidfd = (int)syscall(SYS_pidfd_open, inst->pid, 0);
+		if (inst->pidfd < 0)
+			return error_set(err, errno, "pidfd_open", "", "cannot open the container's process");
+		if (hooks_run(c, inst->pid, mask, inst, err) < 0)
+			return -1;
+		if (send(ch->sync, "g", 1, MSG_NOSIGNAL) != 1)
+			return error_set(err, errno, "send", "", "cannot signal the container's process");
+		if (c->tty == 1 && run_recv_master(ch->sync, &inst->master, err) < 0)
+			return -1;
+	}
+	n = read(ch->status_rd, &child_err, sizeof child_err);
+	if (n == 0 && inst->pid > 0 && (c->tty != 1 || inst->master >= 0))
 		return 1;
 	if (n == sizeof child_err)
 		*err = child_err;
@@ -222,36 +279,74 @@ static int start(const struct run_config *c, pid_t first, int sync, int status_f
 	return -1;
 }
 
-static int run_container(const struct run_config *c, struct error *err)
+void run_instance_end(struct run_instance *inst)
+{
+	if (inst->pid > 0) {
+		if (inst->pidfd >= 0)
+			syscall(SYS_pidfd_send_signal, inst->pidfd, SIGKILL, NULL, 0);
+		wait_for(inst->pid, "the container's process", &(struct error){ 0 });
+	}
+	inst->pid = -1;
+	close_fdp(&inst->pidfd);
+	close_fdp(&inst->master);
+	inst->pidfd = inst->master = -1;
+	hooks_stop(inst);
+}
+
+int run_start(const struct run_config *c, const struct run_io *io, const sigset_t *mask, int cgroup_fd,
+	      struct run_instance *inst, struct error *err)
 {
 	__attribute__((cleanup(close_channels))) struct channels ch = { -1, -1, -1, -1 };
-	sigset_t held, previous;
-	pid_t first, pid;
+	pid_t first;
 	int r;
 
-	if (open_channels(&ch, err) < 0 || hold_signals(&held, &previous, err) < 0)
+	*inst = (struct run_instance){ .pid = -1, .pidfd = -1, .master = -1 };
+	if (open_channels(&ch, err) < 0)
 		return -1;
-	first = fork();
+	first = fork_into(cgroup_fd);
+	if (first < 0 && cgroup_fd >= 0)
+		return error_set(err, errno, "cgroup", c->cgroup, "cannot start the container in cgroup %s", c->cgroup);
 	if (first < 0)
 		return error_set(err, errno, "fork", "", "cannot start the container's process");
 	if (first == 0) {
 		close(ch.sync);
 		close(ch.status_rd);
-		first_child(c, ch.sync_child, ch.status_wr, &previous);
+		first_child(c, io, ch.sync_child, ch.status_wr, mask);
 	}
 	close_fdp(&ch.sync_child);
 	close_fdp(&ch.status_wr);
 	ch.sync_child = ch.status_wr = -1;
-	r = start(c, first, ch.sync, ch.status_rd, &pid, err);
+	r = start(c, first, &ch, mask, inst, err);
 	wait_for(first, "the container's first process", &(struct error){ 0 });
-	close_fdp(&ch.sync);
-	ch.sync = -1;
 	if (r < 0) {
-		if (pid > 0)
-			wait_for(pid, "the container's process", &(struct error){ 0 });
+		close_fdp(&ch.sync); /* B, waiting for `g`, gives up */
+		ch.sync = -1;
+		run_instance_end(inst);
 		return -1;
 	}
-	return supervise(pid, &held, &previous, err);
+	return 0;
+}
+
+static int run_foreground(const struct run_config *c, struct error *err)
+{
+	cleanup_fd int cgroup_fd = -1;
+	struct run_instance inst;
+	sigset_t held, previous;
+	int r;
+
+	if (c->cgroup) {
+		cgroup_fd = open(c->cgroup, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (cgroup_fd < 0)
+			return error_set(err, errno, "cgroup", c->cgroup, "cannot open cgroup %s", c->cgroup);
+	}
+	if (hold_signals(&held, &previous, err) < 0)
+		return -1;
+	if (run_start(c, &(struct run_io){ -1, -1, -1 }, &previous, cgroup_fd, &inst, err) < 0)
+		return -1;
+	r = supervise(inst.pid, &held, &previous, err);
+	inst.pid = -1; /* reaped */
+	run_instance_end(&inst);
+	return r;
 }
 
 int run_main(struct error *err)
@@ -259,8 +354,14 @@ int run_main(struct error *err)
 	static char text[CONFIG_MAX];
 	static struct run_config c;
 
-	c.no_new_privs = -1;
+	c.no_new_privs = c.detach = c.tty = c.stdin_open = c.init = -1;
+	c.attach_fd = c.ready_fd = -1;
 	if (config_read(MSG_FD, text, sizeof text, run_set, &c, err) < 0 || check_config(&c, err) < 0)
 		return -1;
-	return run_container(&c, err);
+	/* kept open by main() until the configuration named the one to keep */
+	if (close_inherited_fds(c.attach_fd, err) < 0)
+		return -1;
+	if (c.detach == 1)
+		return monitor_detach(&c, err);
+	return run_foreground(&c, err);
 }

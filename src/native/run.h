@@ -14,6 +14,10 @@
 #define RLIMITS_MAX 16
 #define GROUPS_MAX 64
 #define SECCOMP_MAX 4096 /* BPF_MAXINSNS */
+#define HOOKS_MAX 8
+#define WORDS_MAX 512 /* arguments of all hook and exit-cmd lines, each argv NULL-terminated */
+
+enum restart_policy { RESTART_NO, RESTART_ALWAYS, RESTART_UNLESS_STOPPED, RESTART_ON_FAILURE };
 
 struct run_mount {
 	char *dest, *type, *source, *options;
@@ -44,6 +48,40 @@ struct run_config {
 	size_t nfilter;
 	char *argv[LIST_MAX + 1], *envp[LIST_MAX + 1];
 	size_t argc, envc;
+	/* the monitor's keys (monitor.c); flags are -1 until given */
+	int detach, tty, stdin_open, init;
+	const char *state, *log, *attach, *cgroup;
+	const char *restart_s, *log_max_s, *tty_size_s, *attach_fd_s, *ready_fd_s;
+	unsigned long long log_max;
+	unsigned short rows, cols; /* 0: not given */
+	int attach_fd, ready_fd;   /* -1: not given */
+	enum restart_policy restart;
+	unsigned restart_max; /* on-failure:N; 0: no limit */
+	char **hooks[HOOKS_MAX], **exit_cmds[HOOKS_MAX];
+	size_t nhooks, nexit_cmds;
+	char *words[WORDS_MAX];
+	size_t nwords;
+};
+
+/* What process B puts on its descriptors 0, 1 and 2; -1 keeps what it inherited (and
+ * with tty all three become the pty's slave). */
+struct run_io {
+	int in, out, err;
+};
+
+/* A hook left running in the background (hook-ready-fd) until the container ends. */
+struct hook_proc {
+	pid_t pid;
+	int out; /* its captured output, drained and discarded */
+};
+
+/* One start of the container. */
+struct run_instance {
+	pid_t pid;  /* process B: pid 1 of the container */
+	int pidfd;  /* of B, for race-free signals */
+	int master; /* the pty's master with tty, else -1 */
+	struct hook_proc bg[HOOKS_MAX];
+	size_t nbg;
 };
 
 /* Configuration lines; each returns a negative value on a bad one. */
@@ -59,5 +97,31 @@ int run_setup_root(const struct run_config *c, struct error *err);
 int run_set_rlimits(const struct run_config *c, struct error *err);
 int run_set_credentials(const struct run_config *c, struct error *err);
 int run_install_seccomp(const struct run_config *c, struct error *err);
+
+/* run.c: the monitor's configuration lines, and one start of the container: returns 0
+ * once the program runs (execve succeeded), the instance filled. mask is the signal mask
+ * the program gets; cgroup_fd (or -1) the cgroup directory it is created in. */
+int run_set_monitor(struct run_config *c, const char *key, char *value, struct error *err);
+int run_check_monitor(struct run_config *c, struct error *err);
+int run_start(const struct run_config *c, const struct run_io *io, const sigset_t *mask, int cgroup_fd,
+	      struct run_instance *inst, struct error *err);
+/* Kills (SIGKILL) and reaps B if it is still there; stops the background hooks. */
+void run_instance_end(struct run_instance *inst);
+
+/* run_init.c, in process B: the pty (its master goes to the helper over sync), and the
+ * program's execve, behind the minimal init with `init 1`. */
+int run_open_tty(const struct run_config *c, int sync, struct error *err);
+int run_exec(const struct run_config *c, const sigset_t *mask, int status_fd, struct error *err);
+/* In the helper: receives the pty master B sent. */
+int run_recv_master(int sync, int *master, struct error *err);
+
+/* hooks.c */
+int hooks_run(const struct run_config *c, pid_t pid, const sigset_t *mask, struct run_instance *inst,
+	      struct error *err);
+void hooks_stop(struct run_instance *inst);
+void exit_cmds_run(const struct run_config *c, const sigset_t *mask);
+
+/* monitor.c: `run` with `detach 1` */
+int monitor_detach(const struct run_config *c, struct error *err);
 
 #endif

@@ -65,7 +65,7 @@ int seal_self(char **argv, struct error *err)
 }
 
 /* Fallback for kernels before 5.9, which have no close_range(). */
-static int close_listed_fds(struct error *err)
+static int close_listed_fds(int keep, struct error *err)
 {
 	DIR *dir = opendir("/proc/self/fd");
 	struct dirent *entry;
@@ -75,18 +75,27 @@ static int close_listed_fds(struct error *err)
 	while ((entry = readdir(dir))) {
 		int fd = atoi(entry->d_name);
 
-		if (fd > MSG_FD && fd != dirfd(dir))
+		if (fd > MSG_FD && fd != keep && fd != dirfd(dir))
 			close(fd);
 	}
 	closedir(dir);
 	return 0;
 }
 
-int close_inherited_fds(struct error *err)
+int close_inherited_fds(int keep, struct error *err)
 {
-	if (close_range(MSG_FD + 1, ~0U, 0) == 0)
+	int r;
+
+	if (keep > MSG_FD) {
+		r = keep > MSG_FD + 1 ? close_range(MSG_FD + 1, (unsigned)keep - 1, 0) : 0;
+		if (r == 0)
+			r = close_range((unsigned)keep + 1, ~0U, 0);
+	} else {
+		r = close_range(MSG_FD + 1, ~0U, 0);
+	}
+	if (r == 0)
 		return 0;
 	if (errno != ENOSYS)
 		return error_set(err, errno, "close_range", "", "cannot close inherited descriptors");
-	return close_listed_fds(err);
+	return close_listed_fds(keep, err);
 }

@@ -1,0 +1,574 @@
+/* `run` with `detach 1`: the helper forks the container's monitor and returns once the
+ * container runs. The monitor, in its own session with its standard streams on
+ * /dev/null, stays the parent of the container's pid 1: it reads the container's output
+ * (pipes, or the pty with tty) into the log and to the attach clients, feeds its stdin
+ * from them, records every transition in the state file, applies the restart policy and
+ * runs the exit commands after the final exit. One poll loop over the signalfd, the
+ * output, the stdin, the background hooks' output and the clients; static buffers only.
+ * (docs/helper-protocol.md, "Monitor", "State file", "Attach protocol".) */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+
+#include "monitor.h"
+
+#define DRAIN_MS 2000	   /* output still coming after pid 1 ended */
+#define BACKOFF_FIRST_MS 100
+#define BACKOFF_MAX_MS 60000
+#define BACKOFF_RESET_MS 10000 /* a run this long starts the backoff again */
+
+enum status { ST_STARTING, ST_RUNNING, ST_RESTARTING, ST_EXITED, ST_FAILED };
+static const char *const status_names[] = { "starting", "running", "restarting", "exited", "failed" };
+
+/* What the monitor tells the helper that forked it, once. */
+struct report {
+	bool ok;
+	pid_t pid, monitor;
+	struct error err;
+};
+
+static struct {
+	const struct run_config *c;
+	sigset_t mask; /* the program's */
+	int sigfd, cgroup_fd, devnull, state_dir;
+	struct run_instance inst;
+	int out, err, in; /* the container's output being read; its stdin (a pipe or the master) */
+	bool stdin_closing;
+	bool exited;	  /* pid 1 has ended; its output is being drained */
+	bool done;
+	enum status status;
+	int exit_code, signal;
+	unsigned restarts;
+	bool stop;
+	long long backoff, restart_at, started_ms, drain_until;
+	char started_at[40], finished_at[40], error[1100]; /* OP: MESSAGE */
+	char boot_id[40];
+	pid_t self;
+	unsigned long long pid_start, self_start;
+} m = { .sigfd = -1, .cgroup_fd = -1, .devnull = -1, .state_dir = -1, .out = -1, .err = -1, .in = -1 };
+
+static char stdin_buf[65536];
+static size_t stdin_len;
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Field 22 of /proc/PID/stat: the start time in clock ticks. */
+static unsigned long long proc_start(pid_t pid)
+{
+	char path[32], text[1024], *p;
+	unsigned long long v = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	if (read_file(path, text, sizeof text, &(struct error){ 0 }) < 0 || !(p = strrchr(text, ')')))
+		return 0;
+	for (int field = 2; field < 22 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		sscanf(p + 1, "%llu", &v);
+	return v;
+}
+
+/* ---- the state file ---- */
+
+static void json_escape(char *out, size_t size, const char *in)
+{
+	size_t n = 0;
+
+	for (; *in && n + 7 < size; in++) {
+		unsigned char ch = (unsigned char)*in;
+
+		if (ch == '"' || ch == '\\')
+			n += (size_t)snprintf(out + n, size - n, "\\%c", ch);
+		else if (ch < 0x20)
+			n += (size_t)snprintf(out + n, size - n, "\\u%04x", ch);
+		else
+			out[n++] = (char)ch;
+	}
+	out[n] = '\0';
+}
+
+/* Temp file in the same directory, fsync, rename, fsync the directory. */
+static int write_state(struct error *err)
+{
+	static char text[4096], error[2048], tmp[4096 + 8];
+	bool live = m.status == ST_RUNNING;
+	cleanup_fd int fd = -1;
+	int n;
+
+	json_escape(error, sizeof error, m.error);
+	n = snprintf(text, sizeof text,
+		     "{\"status\":\"%s\",\"pid\":%d,\"pidStart\":%llu,\"monitorPid\":%d,\"monitorStart\":%llu,"
+		     "\"bootId\":\"%s\",\"startedAt\":\"%s\",\"finishedAt\":\"%s\",\"exitCode\":%d,\"signal\":%d,"
+		     "\"restartCount\":%u,\"stopRequested\":%s,\"error\":\"%s\"}\n",
+		     status_names[m.status], live ? m.inst.pid : 0, live ? m.pid_start : 0, m.self, m.self_start,
+		     m.boot_id, m.started_at, m.finished_at, m.exit_code, m.signal, m.restarts,
+		     m.stop ? "true" : "false", error);
+	snprintf(tmp, sizeof tmp, "%s.tmp", m.c->state);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return error_set(err, errno, "state", tmp, "cannot write the state file %s", tmp);
+	if (write(fd, text, (size_t)n) != n || fsync(fd) < 0)
+		return error_set(err, errno, "state", tmp, "cannot write the state file %s", tmp);
+	if (rename(tmp, m.c->state) < 0)
+		return error_set(err, errno, "state", m.c->state, "cannot rename the state file to %s", m.c->state);
+	if (m.state_dir >= 0)
+		fsync(m.state_dir);
+	return 0;
+}
+
+static void set_status(enum status status)
+{
+	m.status = status;
+	write_state(&(struct error){ 0 }); /* best effort once running: nobody to tell */
+}
+
+/* ---- one run of the container ---- */
+
+static void close_io(void)
+{
+	if (m.in >= 0 && m.in != m.out)
+		close(m.in);
+	close_fdp(&m.out);
+	close_fdp(&m.err);
+	m.in = m.out = m.err = -1;
+	stdin_len = 0;
+	m.stdin_closing = false;
+}
+
+static int nonblock(int fd)
+{
+	return fd < 0 ? 0 : fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+static int start_instance(struct error *err)
+{
+	const struct run_config *c = m.c;
+	cleanup_fd int out_w = -1, err_w = -1, in_r = -1;
+	struct run_io io = { -1, -1, -1 };
+	int fds[2];
+
+	if (c->tty != 1) {
+		if (pipe2(fds, O_CLOEXEC) < 0)
+			return error_set(err, errno, "pipe2", "", "cannot create the container's stdout");
+		m.out = fds[0], out_w = fds[1];
+		if (pipe2(fds, O_CLOEXEC) < 0)
+			return error_set(err, errno, "pipe2", "", "cannot create the container's stderr");
+		m.err = fds[0], err_w = fds[1];
+		if (c->stdin_open == 1) {
+			if (pipe2(fds, O_CLOEXEC) < 0)
+				return error_set(err, errno, "pipe2", "", "cannot create the container's stdin");
+			in_r = fds[0], m.in = fds[1];
+		}
+		io = (struct run_io){ in_r >= 0 ? in_r : m.devnull, out_w, err_w };
+	}
+	if (run_start(c, &io, &m.mask, m.cgroup_fd, &m.inst, err) < 0) {
+		close_io();
+		return -1;
+	}
+	if (c->tty == 1) {
+		m.out = m.inst.master;
+		m.inst.master = -1;
+		if (c->stdin_open == 1)
+			m.in = m.out;
+	}
+	if (nonblock(m.out) < 0 || nonblock(m.err) < 0 || nonblock(m.in) < 0)
+		return error_set(err, errno, "fcntl", "", "cannot make the container's streams non-blocking");
+	m.exited = false;
+	m.started_ms = now_ms();
+	timestamp(m.started_at, sizeof m.started_at);
+	m.finished_at[0] = '\0';
+	m.exit_code = m.signal = 0;
+	m.pid_start = proc_start(m.inst.pid);
+	set_status(ST_RUNNING);
+	return 0;
+}
+
+static void restart(void)
+{
+	struct error err = { 0 };
+
+	m.restarts++;
+	if (start_instance(&err) < 0) {
+		snprintf(m.error, sizeof m.error, "%s: %s", err.op, err.message);
+		timestamp(m.finished_at, sizeof m.finished_at);
+		set_status(ST_FAILED);
+		m.done = true;
+	}
+}
+
+static bool restart_wanted(void)
+{
+	const struct run_config *c = m.c;
+
+	if (m.stop || c->restart == RESTART_NO)
+		return false;
+	if (c->restart == RESTART_ON_FAILURE)
+		return m.exit_code != 0 && (c->restart_max == 0 || m.restarts < c->restart_max);
+	return true;
+}
+
+/* pid 1 has ended and its output is drained (or stopped coming). */
+static void end_run(void)
+{
+	char frame[96];
+	bool again;
+	int n;
+
+	logfile_flush(1);
+	logfile_flush(2);
+	close_io();
+	run_instance_end(&m.inst);
+	again = restart_wanted();
+	n = snprintf(frame, sizeof frame, "{\"exitCode\":%d,\"signal\":%d,\"restarting\":%s}", m.exit_code, m.signal,
+		     again ? "true" : "false");
+	attach_frame(FRAME_EXIT, frame, (size_t)n);
+	m.exited = false;
+	if (!again) {
+		set_status(ST_EXITED);
+		m.done = true;
+		return;
+	}
+	if (now_ms() - m.started_ms >= BACKOFF_RESET_MS || m.backoff == 0)
+		m.backoff = BACKOFF_FIRST_MS;
+	else
+		m.backoff = m.backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : m.backoff * 2;
+	m.restart_at = now_ms() + m.backoff;
+	set_status(ST_RESTARTING);
+}
+
+static void reap(void)
+{
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid != m.inst.pid)
+			continue; /* a hook or an exit command */
+		m.inst.pid = -1;
+		m.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+		m.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + m.signal;
+		timestamp(m.finished_at, sizeof m.finished_at);
+		m.exited = true;
+		m.drain_until = now_ms() + DRAIN_MS;
+	}
+}
+
+/* ---- what the clients ask ---- */
+
+static void flush_stdin(void)
+{
+	ssize_t n;
+
+	while (m.in >= 0 && stdin_len > 0) {
+		n = write(m.in, stdin_buf, stdin_len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0) { /* nobody reads it any more */
+			stdin_len = 0;
+			break;
+		}
+		memmove(stdin_buf, stdin_buf + n, stdin_len - (size_t)n);
+		stdin_len -= (size_t)n;
+	}
+	if (m.stdin_closing && stdin_len == 0 && m.in >= 0) {
+		close(m.in);
+		m.in = -1;
+		m.stdin_closing = false;
+	}
+}
+
+void monitor_stdin(const char *data, size_t len)
+{
+	if (m.in < 0 || m.stdin_closing)
+		return;
+	if (len > sizeof stdin_buf - stdin_len)
+		len = sizeof stdin_buf - stdin_len;
+	memcpy(stdin_buf + stdin_len, data, len);
+	stdin_len += len;
+	flush_stdin();
+}
+
+bool monitor_stdin_ready(void)
+{
+	return stdin_len + 4096 <= sizeof stdin_buf;
+}
+
+void monitor_stdin_close(void)
+{
+	if (m.c->tty == 1 || m.in < 0)
+		return; /* a pty has no end of file to give; ^D is the program's business */
+	m.stdin_closing = true;
+	flush_stdin();
+}
+
+void monitor_resize(unsigned short rows, unsigned short cols)
+{
+	if (m.c->tty == 1 && m.out >= 0)
+		ioctl(m.out, TIOCSWINSZ, &(struct winsize){ .ws_row = rows, .ws_col = cols });
+}
+
+void monitor_signal(int sig, int flags)
+{
+	if (sig < 1 || sig > 64)
+		return;
+	if (flags & 1) {
+		m.stop = true;
+		if (m.status == ST_RESTARTING) {
+			set_status(ST_EXITED);
+			m.done = true;
+			return;
+		}
+		set_status(m.status);
+	}
+	/* through the pidfd: never a recycled pid */
+	if (m.inst.pid > 0 && m.inst.pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, m.inst.pidfd, sig, NULL, 0);
+}
+
+/* ---- the loop ---- */
+
+static void read_output(int *fd, int stream)
+{
+	static char buf[16384];
+	ssize_t n = read(*fd, buf, sizeof buf);
+
+	if (n > 0) {
+		logfile_write(stream, buf, (size_t)n);
+		attach_frame(stream, buf, (size_t)n);
+	} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) { /* EIO: the pty's last slave closed */
+		if (*fd == m.in)
+			m.in = -1;
+		close_fdp(fd);
+		*fd = -1;
+	}
+}
+
+static void handle_signals(void)
+{
+	struct signalfd_siginfo si;
+
+	while (read(m.sigfd, &si, sizeof si) == sizeof si) {
+		if (si.ssi_signo == SIGCHLD)
+			reap();
+		else if (m.inst.pid > 0 && m.inst.pidfd >= 0)
+			syscall(SYS_pidfd_send_signal, m.inst.pidfd, (int)si.ssi_signo, NULL, 0);
+	}
+}
+
+static void drain_hooks(struct pollfd *p, size_t n)
+{
+	char discard[1024];
+
+	for (size_t i = 0; i < n; i++)
+		if (p[i].revents && read(p[i].fd, discard, sizeof discard) <= 0)
+			for (size_t j = 0; j < m.inst.nbg; j++)
+				if (m.inst.bg[j].out == p[i].fd) {
+					close(p[i].fd);
+					m.inst.bg[j].out = -1;
+				}
+}
+
+static void loop(void)
+{
+	struct pollfd p[4 + HOOKS_MAX + 1 + CLIENTS_MAX];
+
+	while (!m.done) {
+		size_t n = 0, hooks, nhooks = 0, clients;
+		int i_out = -1, i_err = -1, i_in = -1, timeout = -1;
+		long long now;
+
+		p[n++] = (struct pollfd){ .fd = m.sigfd, .events = POLLIN };
+		if (m.out >= 0)
+			i_out = (int)n, p[n++] = (struct pollfd){ .fd = m.out, .events = POLLIN };
+		if (m.err >= 0)
+			i_err = (int)n, p[n++] = (struct pollfd){ .fd = m.err, .events = POLLIN };
+		if (m.in >= 0 && stdin_len > 0)
+			i_in = (int)n, p[n++] = (struct pollfd){ .fd = m.in, .events = POLLOUT };
+		hooks = n;
+		for (size_t j = 0; j < m.inst.nbg; j++)
+			if (m.inst.bg[j].out >= 0)
+				p[n++] = (struct pollfd){ .fd = m.inst.bg[j].out, .events = POLLIN }, nhooks++;
+		clients = n;
+		n += attach_pollfds(p + n);
+		now = now_ms();
+		if (m.exited)
+			timeout = m.drain_until > now ? (int)(m.drain_until - now) : 0;
+		else if (m.status == ST_RESTARTING)
+			timeout = m.restart_at > now ? (int)(m.restart_at - now) : 0;
+		if (poll(p, n, timeout) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents)
+			handle_signals();
+		if (i_out >= 0 && p[i_out].revents && m.out == p[i_out].fd)
+			read_output(&m.out, 1);
+		if (i_err >= 0 && p[i_err].revents && m.err == p[i_err].fd)
+			read_output(&m.err, 2);
+		if (i_in >= 0 && p[i_in].revents && m.in == p[i_in].fd) {
+			if (p[i_in].revents & (POLLERR | POLLHUP))
+				stdin_len = 0; /* nobody reads it any more */
+			flush_stdin();
+		}
+		drain_hooks(p + hooks, nhooks);
+		attach_handle(p + clients, n - clients);
+		now = now_ms();
+		if (m.exited && ((m.out < 0 && m.err < 0) || now >= m.drain_until))
+			end_run();
+		if (!m.done && m.status == ST_RESTARTING && !m.exited && now >= m.restart_at)
+			restart();
+	}
+}
+
+/* ---- starting the monitor ---- */
+
+static int block_signals(struct error *err)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, &m.mask) < 0)
+		return error_set(err, errno, "sigprocmask", "", "cannot block signals");
+	m.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (m.sigfd < 0)
+		return error_set(err, errno, "signalfd", "", "cannot create a signalfd");
+	/* writes to a closed pipe or client give EPIPE; a pending SIGPIPE is not inherited */
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	return 0;
+}
+
+static int open_dir_of(const char *path)
+{
+	char dir[4096];
+	char *slash;
+
+	snprintf(dir, sizeof dir, "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	return open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+static int setup(struct error *err)
+{
+	const struct run_config *c = m.c;
+
+	m.self = getpid();
+	m.self_start = proc_start(m.self);
+	if (read_file("/proc/sys/kernel/random/boot_id", m.boot_id, sizeof m.boot_id, err) < 0)
+		return -1;
+	m.boot_id[strcspn(m.boot_id, "\n")] = '\0';
+	m.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (m.devnull < 0)
+		return error_set(err, errno, "open", "/dev/null", "cannot open /dev/null");
+	for (int i = 0; i < 3; i++)
+		if (dup2(m.devnull, i) < 0)
+			return error_set(err, errno, "dup2", "", "cannot put /dev/null on descriptor %d", i);
+	if (block_signals(err) < 0)
+		return -1;
+	m.state_dir = open_dir_of(c->state);
+	m.status = ST_STARTING;
+	if (write_state(err) < 0)
+		return -1;
+	if (c->cgroup) {
+		m.cgroup_fd = open(c->cgroup, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (m.cgroup_fd < 0)
+			return error_set(err, errno, "cgroup", c->cgroup, "cannot open cgroup %s", c->cgroup);
+	}
+	if (c->log && logfile_open(c->log, c->log_max, err) < 0)
+		return -1;
+	if (c->attach && attach_listen(c->attach, err) < 0)
+		return -1;
+	if (c->attach_fd >= 0)
+		attach_add(c->attach_fd);
+	return start_instance(err);
+}
+
+static void __attribute__((noreturn)) monitor_main(const struct run_config *c, int report_fd)
+{
+	struct report r = { .ok = true };
+
+	m.c = c;
+	setsid();
+	if (setup(&r.err) < 0) {
+		r.ok = false;
+		snprintf(m.error, sizeof m.error, "%s: %s", r.err.op, r.err.message);
+		timestamp(m.finished_at, sizeof m.finished_at);
+		if (m.state_dir >= 0)
+			set_status(ST_FAILED);
+		/* one write below PIPE_BUF */
+		if (write(report_fd, &r, sizeof r) != sizeof r)
+			_exit(2);
+		attach_close_all(0);
+		attach_unlink();
+		_exit(1);
+	}
+	r.pid = m.inst.pid;
+	r.monitor = m.self;
+	if (write(report_fd, &r, sizeof r) != sizeof r)
+		_exit(2);
+	close(report_fd);
+	/* the caller's socket goes; fd 3 stays taken, so a stray message goes nowhere */
+	dup2(m.devnull, MSG_FD);
+	loop();
+	exit_cmds_run(c, &m.mask);
+	attach_close_all(1000);
+	attach_unlink();
+	_exit(0);
+}
+
+int monitor_detach(const struct run_config *c, struct error *err)
+{
+	cleanup_fd int rd = -1;
+	struct report r;
+	int fds[2];
+	pid_t pid;
+	ssize_t n;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return error_set(err, errno, "pipe2", "", "cannot create a pipe for the monitor");
+	rd = fds[0];
+	pid = fork();
+	if (pid < 0) {
+		close(fds[1]);
+		return error_set(err, errno, "fork", "", "cannot start the monitor");
+	}
+	if (pid == 0) {
+		close(rd);
+		rd = -1;
+		monitor_main(c, fds[1]);
+	}
+	close(fds[1]);
+	while ((n = read(rd, &r, sizeof r)) < 0 && errno == EINTR)
+		;
+	if (n == sizeof r && r.ok) {
+		emit("event", "name:s pid:i monitor:i", "started", (int)r.pid, (int)r.monitor);
+		return 0;
+	}
+	if (n == sizeof r) {
+		*err = r.err;
+		return -1;
+	}
+	return error_set(err, 0, "monitor", "", "the monitor ended before the container started");
+}
