@@ -85,7 +85,7 @@ function booleanValues(argv: readonly string[], command: Command.Loadable & { wo
 }
 
 /** Commands whose first argument ends tsc's own flags: what follows belongs to the container. */
-const STOP_AT_FIRST_ARGUMENT = new Set(['container:run', 'run']);
+const STOP_AT_FIRST_ARGUMENT = new Set(['container:run', 'run', 'container:create', 'create', 'container:exec', 'exec', 'container:top', 'top']);
 
 /** `tsc run --rm busybox ls -l`: `-l` is the container's, so `--` goes after the image. */
 function endOfFlags(argv: string[], command: Command.Loadable & { words: number }): string[] {

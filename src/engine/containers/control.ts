@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { EngineContext } from '../context.ts';
 import { TscError } from '../errors.ts';
 import { attachSession, connectMonitor, type ExitInfo } from './attach.ts';
-import type { ContainerRow } from './records.ts';
+import { getContainer, type ContainerRow } from './records.ts';
 import { attachSocketPath, isAlive, liveState, type LiveState } from './state.ts';
 
 /**
@@ -29,7 +29,7 @@ export async function signalContainer(ctx: EngineContext, row: ContainerRow, sig
     session.detach();
     return false;
   }
-  const ended = await Promise.race([session.ended.then(() => true), sleep(waitMs).then(() => false)]);
+  const ended = await Promise.race([session.ended.then(() => true), sleep(waitMs, undefined, { ref: false }).then(() => false)]);
   session.detach();
   return ended;
 }
@@ -39,9 +39,12 @@ function readBoot(): string {
 }
 
 /** Waits for the container to end (for good: no restart pending) and returns its live state then. */
-export async function waitForExit(ctx: EngineContext, row: ContainerRow, signal?: AbortSignal): Promise<LiveState> {
+export async function waitForExit(ctx: EngineContext, given: ContainerRow, signal?: AbortSignal): Promise<LiveState> {
   const store = await ctx.store();
   for (;;) {
+    // the row's state moves on (created -> started) while we wait: read it afresh
+    const row = getContainer(store.db, given.id);
+    if (!row) throw new TscError('not-found', `container ${given.name} was removed while waiting for it`);
     if (signal?.aborted) throw new TscError('internal', 'wait interrupted');
     const live = liveState(row, store.root);
     if (!live.running && live.status !== 'restarting') return live;

@@ -75,7 +75,10 @@ export async function runContainer(ctx: EngineContext, options: RunOptions): Pro
   }
   const outcome = await relay(started.stream!, io, row.config.tty, options.interactive === true);
   if (outcome === 'detached') return { id: created.id, name: created.name, detached: true };
-  const exitCode = outcome ?? (await waitForExit(ctx, row)).exitCode;
+  // the monitor records the exit right after it sends it: wait for the record, so that
+  // what follows (removal, a `tsc ps` by the caller's script) sees the container ended
+  const recorded = await waitForExit(ctx, row);
+  const exitCode = outcome ?? recorded.exitCode;
   if (options.rm) await removeContainer(ctx, getContainer(store.db, row.id)!, { force: true });
   return { id: created.id, name: created.name, exitCode };
 }

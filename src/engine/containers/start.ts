@@ -65,7 +65,7 @@ export async function startContainer(ctx: EngineContext, row: ContainerRow, opti
   try {
     const run = await helper.result;
     const started = run.events.find((e) => e.name === 'started');
-    return { pid: Number(started?.pid ?? 0), stream: helper.attach as Duplex | undefined };
+    return { pid: Number(started?.pid ?? 0), stream: helper.attach };
   } catch (error) {
     helper.attach?.destroy();
     const failure = startFailure(row, error);

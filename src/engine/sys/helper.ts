@@ -15,7 +15,7 @@ import { rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type * as SeaModule from 'node:sea';
-import type { Readable, Writable } from 'node:stream';
+import { Duplex, PassThrough, type Readable, type Writable } from 'node:stream';
 import { HELPER_DIGEST, HELPER_PATH } from '../build-info.ts';
 import { errnoCode, TscError } from '../errors.ts';
 import { ensurePrivateDir } from './files.ts';
@@ -129,7 +129,7 @@ export interface HelperProcess {
   stdin: Writable | null;
   stdout: Readable | null;
   /** our end of fd 4, with attachChannel */
-  attach: (Readable & Writable) | undefined;
+  attach: Duplex | undefined;
   /** settles when the helper has exited; see runHelper for what rejects */
   result: Promise<HelperRun>;
 }
@@ -205,7 +205,17 @@ export function startHelper(binary: string, mode: string, config: readonly Confi
       if (exit) settle(...exit);
     });
   });
-  const attach = options.attachChannel ? (child.stdio[4] as Readable & Writable) : undefined;
+  // Node resumes (and so discards) a child's unconsumed stdio streams when the child exits,
+  // which the helper does right after the monitor took over: read fd 4 into a buffer at once
+  let attach: Duplex | undefined;
+  if (options.attachChannel) {
+    const socket = child.stdio[4] as Duplex;
+    const buffered = new PassThrough();
+    socket.pipe(buffered);
+    // (Duplex.from takes a pair of Node streams; @types/node declares only web streams)
+    attach = Duplex.from({ readable: buffered, writable: socket } as unknown as Parameters<typeof Duplex.from>[0]);
+    attach.on('close', () => socket.destroy());
+  }
   return { child, stdin: child.stdin, stdout: child.stdout, attach, result };
 }
 

@@ -23,7 +23,7 @@ describe('attach frames', () => {
   it('a session writes output and resolves with the final exit, not a restart', async () => {
     const fromMonitor = new PassThrough();
     const toMonitor = new PassThrough();
-    const socket = Duplex.from({ readable: fromMonitor, writable: toMonitor });
+    const socket = Duplex.from({ readable: fromMonitor, writable: toMonitor } as unknown as Parameters<typeof Duplex.from>[0]);
     const stdout = new PassThrough();
     let out = '';
     stdout.on('data', (b: Buffer) => (out += b.toString()));
