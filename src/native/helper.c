@@ -15,6 +15,7 @@ static const struct mode {
 	{ "userns-exec", userns_exec_main },
 	{ "fsops", fsops_main },
 	{ "run", run_main },
+	{ "exec", exec_main },
 };
 
 static const struct mode *find_mode(const char *name)
