@@ -6,13 +6,15 @@
  * processes, and nothing of the host (descriptors, the helper's binary) inside.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, existsSync, lchownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { chmodSync, chownSync, copyFileSync, existsSync, lchownSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { eventNamed, runHelperAs, startHelper, type HelperResult } from '../lib/helper-client.ts';
-import { requires, requiresTestHost, testHost, type TestHost } from '../lib/env.ts';
+import { requires, requiresTestHost, type TestHost } from '../lib/env.ts';
+import { asUserArgv, userEnv } from '../lib/users.ts';
 import { DIST_HELPER, staged } from '../lib/stage.ts';
 import { encodeConfig, type ConfigEntry } from '../../src/engine/sys/helper.ts';
 import { compileSeccomp, serializeProgram } from '../../src/engine/runtime/seccomp/bpf.ts';
@@ -32,6 +34,8 @@ interface Container {
   helper: ChildProcess;
   pid: number;
   start: string;
+  /** the container's cgroup (v2), when the host delegates one to the test user */
+  cgroup?: string;
 }
 
 let container: Promise<Container> | undefined;
@@ -45,6 +49,16 @@ after(async () => {
       c.helper.kill('SIGKILL'); // pid 1 (and with it the pid namespace) dies with it
       await closed;
       for (let i = 0; i < 100 && alive(c.pid); i++) await sleep(20);
+    }
+    if (c?.cgroup) {
+      for (let i = 0; i < 100; i++) {
+        try {
+          rmdirSync(c.cgroup);
+          break;
+        } catch {
+          await sleep(20); // its processes are still going
+        }
+      }
     }
   }
   rmSync(scratch, { recursive: true, force: true });
@@ -105,7 +119,13 @@ async function startContainer(host: TestHost): Promise<Container> {
   seccompFile = join(scratch, 'seccomp.bpf');
   writeFileSync(seccompFile, serializeProgram(filter.instructions));
   chmodSync(seccompFile, 0o644);
-  const { child, channel } = startHelper(helper!, 'run', { uid: host.uid, name: host.user });
+  let cgroup: string | undefined;
+  if (host.cgroup && existsSync(join(host.cgroup, 'cgroup.procs'))) {
+    cgroup = join(host.cgroup, `exec-${process.pid}`);
+    mkdirSync(cgroup);
+    for (const f of ['', 'cgroup.procs', 'cgroup.threads', 'cgroup.subtree_control']) chownSync(join(cgroup, f), host.uid, host.uid);
+  }
+  const { child, channel } = startHelper(helper!, 'run', { uid: host.uid, name: host.user, cgroup });
   let text = '';
   channel.on('data', (b: Buffer) => (text += b.toString()));
   channel.on('error', () => undefined);
@@ -115,7 +135,7 @@ async function startContainer(host: TestHost): Promise<Container> {
   assert.ok(pid > 0 && existsSync(`/proc/${pid}`), `the container did not start: ${text}`);
   // pid 1 is the sleep once the shell has written its file and executed it
   for (let i = 0; i < 250 && !readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep'); i++) await sleep(20);
-  return { helper: child, pid, start: startTime(pid) };
+  return { helper: child, pid, start: startTime(pid), cgroup };
 }
 
 /** Skips or fails unless the host, the helper and busybox are there; returns the host and the running container. */
@@ -318,6 +338,77 @@ describe('helper exec as the test user (into a running busybox container)', { ti
     const plain = await exec(host, c, ['/bin/sh', '-c', 'test -t 0 || echo no-tty']);
     assertExited(plain, 0);
     assert.equal(plain.stdout, 'no-tty\n');
+  });
+
+  it('joins the given cgroup before the cgroup namespace', async (t) => {
+    const r = await ready(t);
+    if (!r) return;
+    const [host, c] = r;
+    if (!requires(t, c.cgroup !== undefined, 'no delegated cgroup v2 for the test user (TSC_TEST_CGROUP)')) return;
+    const who = { uid: host.uid, name: host.user, cgroup: host.cgroup };
+    const script = 'grep ^0:: /proc/self/cgroup; sleep 0.3'; // the v2 line (the host may mount v1 too)
+    const { child, channel } = startHelper(helper!, 'exec', who);
+    let text = '';
+    let stdout = '';
+    channel.on('data', (b: Buffer) => (text += b.toString()));
+    channel.on('error', () => undefined);
+    child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
+    channel.end(encodeConfig(execConfig(c, ['/bin/sh', '-c', script], [['cgroup', c.cgroup!]])));
+    for (let i = 0; i < 250 && !text.includes('"started"'); i++) await sleep(20);
+    const pid = Number(/"started","pid":(\d+)/.exec(text)?.[1]);
+    assert.ok(readFileSync(join(c.cgroup!, 'cgroup.procs'), 'utf8').split('\n').includes(String(pid)), `${pid} not in ${c.cgroup}: ${text}`);
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(await closed, 0, text);
+    assert.equal(stdout, '0::/\n'); // the root of the container's cgroup namespace
+    // without the key the process stays in the helper's cgroup, outside the namespace's root
+    const outside = await runHelperAs(helper!, 'exec', execConfig(c, ['/bin/grep', '^0::', '/proc/self/cgroup']), who);
+    assertExited(outside, 0);
+    assert.equal(outside.stdout, '0::/..\n');
+  });
+
+  it('sizes and relays the pty from the helper\'s own terminal, and follows SIGWINCH', async (t) => {
+    const r = await ready(t);
+    if (!r) return;
+    const [host, c] = r;
+    const python = spawnSync('python3', ['-c', 'pass']).status === 0;
+    if (!requires(t, python, 'python3 is needed to give the helper a terminal')) return;
+    // python gives the helper a terminal of 20x30 as stdin (its controlling terminal); on
+    // "go" it resizes that to 40x50 (the kernel sends the helper SIGWINCH) and types a line
+    const driver = [
+      'import fcntl, os, struct, sys, termios, time',
+      'm, s = os.openpty()',
+      "fcntl.ioctl(m, termios.TIOCSWINSZ, struct.pack('HHHH', 20, 30, 0, 0))",
+      'pid = os.fork()',
+      'if pid == 0:',
+      '    os.setsid(); fcntl.ioctl(s, termios.TIOCSCTTY, 0); os.dup2(s, 0); os.close(s); os.close(m)',
+      '    os.execvp(sys.argv[1], sys.argv[1:])',
+      'os.close(s)',
+      'sys.stdin.readline()',
+      "fcntl.ioctl(m, termios.TIOCSWINSZ, struct.pack('HHHH', 40, 50, 0, 0))",
+      'time.sleep(0.1)',
+      "os.write(m, b'hello\\n')",
+      '_, status = os.waitpid(pid, 0)',
+      'sys.exit(os.waitstatus_to_exitcode(status))',
+    ].join('\n');
+    const argv = asUserArgv(helper!, ['exec'], { uid: host.uid });
+    const child = spawn('python3', ['-c', driver, '/bin/sh', ...argv], { env: userEnv(host.uid, host.user), stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+    const channel = child.stdio[3] as Readable & Writable;
+    let text = '';
+    let stdout = '';
+    let stderr = '';
+    channel.on('data', (b: Buffer) => (text += b.toString()));
+    channel.on('error', () => undefined);
+    child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+    const script = 'stty size; read line; stty size; echo "got $line"';
+    channel.end(encodeConfig(execConfig(c, ['/bin/sh', '-c', script], [['tty', '1'], ['tty-size', '33 77']])));
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    for (let i = 0; i < 250 && !stdout.includes('\n'); i++) await sleep(20);
+    child.stdin!.end('go\n');
+    assert.equal(await closed, 0, `${text} ${stderr}`);
+    assert.match(text, /"exited","status":0\}/);
+    // the typed line is echoed by the container's terminal, as on any terminal
+    assert.equal(stdout, '20 30\r\nhello\r\n40 50\r\ngot hello\r\n');
   });
 
   it('passes no descriptor of the helper', async (t) => {
