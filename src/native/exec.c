@@ -20,11 +20,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <termios.h>
 
@@ -33,10 +31,6 @@
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
-#define PTMX_MAJOR 5
-#define PTMX_MINOR 2
-#define RELAY_BUF 16384
-#define DRAIN_QUIET_MS 200 /* after the program ends, output that keeps coming is cut off */
 
 struct exec_config {
 	struct run_config run; /* cwd, ids, capabilities, rlimits, seccomp, no_new_privs, env, arg */
@@ -216,36 +210,6 @@ static int namespaces_to_join(pid_t pid)
 	return flags;
 }
 
-/* ---- process A: joins the container, opens the pty, starts B ---- */
-
-/* In the container's mount namespace: a pty of the container's own devpts (its
- * /dev/ptmx, usually a symlink to pts/ptmx), unlocked, with the initial window size. */
-static int open_pty(const struct exec_config *c, int *master, int *slave, struct error *err)
-{
-	const char *path = "/dev/ptmx";
-	struct stat st;
-	unsigned int n;
-	int unlock = 0;
-
-	*master = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (*master < 0 && errno == ENOENT)
-		*master = open(path = "/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (*master < 0)
-		return error_set(err, errno, "open", path, "cannot open the container's %s", path);
-	/* the container owns its /dev: make sure this is a pty multiplexer, not a file or fifo */
-	if (fstat(*master, &st) < 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != PTMX_MAJOR ||
-	    minor(st.st_rdev) != PTMX_MINOR || ioctl(*master, TIOCGPTN, &n) < 0)
-		return error_set(err, ENOTTY, "open", path, "%s in the container is not a pty multiplexer", path);
-	if (ioctl(*master, TIOCSPTLCK, &unlock) < 0)
-		return error_set(err, errno, "ioctl", path, "cannot unlock pty %u", n);
-	*slave = ioctl(*master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (*slave < 0)
-		return error_set(err, errno, "ioctl", path, "cannot open the terminal of pty %u", n);
-	if (c->has_size && ioctl(*master, TIOCSWINSZ, &c->size) < 0)
-		return error_set(err, errno, "ioctl", path, "cannot set the window size of pty %u", n);
-	return 0;
-}
-
 /* ---- process B: the program's process, in the container's pid namespace ---- */
 
 static int set_stdio(const struct exec_config *c, int slave, struct error *err)
@@ -319,6 +283,8 @@ static void __attribute__((noreturn)) report_and_exit(const struct error *err, i
 	_exit(1);
 }
 
+/* ---- process A: joins the container, opens the pty, starts B ---- */
+
 /* B's pid, and with it the pty's master, in one message. */
 static int send_started(int sync, pid_t pid, int master)
 {
@@ -362,7 +328,7 @@ static void __attribute__((noreturn)) first_child(const struct exec_config *c, i
 			error_set(&err, errno, "setns", "", "cannot join the namespaces of pid %d", (int)c->pid);
 		report_and_exit(&err, status_fd);
 	}
-	if (c->tty && open_pty(c, &master, &slave, &err) < 0)
+	if (c->tty && exec_open_pty(c->has_size ? &c->size : NULL, &master, &slave, &err) < 0)
 		report_and_exit(&err, status_fd);
 	pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
 	if (pid < 0) {
@@ -417,122 +383,6 @@ static int start(int sync, int status_fd, pid_t *pid, int *master, struct error 
 	else
 		error_set(err, n < 0 ? errno : 0, "read", "", "cannot learn whether the program started");
 	return -1;
-}
-
-static void write_all(int fd, const char *buf, size_t len, bool *broken)
-{
-	ssize_t n;
-
-	while (!*broken && len > 0) {
-		n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			*broken = true; /* the reader is gone: keep draining the pty, drop the output */
-			return;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-}
-
-/* Relays the pty until the program has ended, then drains what it left. Returns -1 when
- * the pty is done (end of file, EIO once no process holds the terminal). */
-static int copy_out(int master, bool *broken)
-{
-	char buf[RELAY_BUF];
-	ssize_t n = read(master, buf, sizeof buf);
-
-	if (n > 0) {
-		write_all(STDOUT_FILENO, buf, (size_t)n, broken);
-		return 0;
-	}
-	return n < 0 && (errno == EAGAIN || errno == EINTR) ? 0 : -1;
-}
-
-/* With `tty`: emits `started`, relays stdin to the pty's master and the master to
- * stdout, copies window-size changes of stdin, forwards SIGTERM, SIGINT and SIGHUP,
- * and emits `exited` once the program has ended and its output is drained. */
-static int relay(pid_t pid, int master, const sigset_t *held, struct error *err)
-{
-	cleanup_fd int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	cleanup_fd int sigfd = -1;
-	char in[RELAY_BUF];
-	size_t in_len = 0, in_off = 0;
-	bool stdin_open = true, master_open = true, broken = false, exited = false;
-	sigset_t mask = *held;
-	siginfo_t info = { 0 };
-	int flags;
-
-	emit("event", "name:s pid:i", "started", (int)pid);
-	if (pidfd < 0)
-		return error_set(err, errno, "pidfd_open", "", "cannot watch the program");
-	sigaddset(&mask, SIGWINCH);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0 || (sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
-		return error_set(err, errno, "signalfd", "", "cannot receive signals");
-	signal(SIGPIPE, SIG_IGN);
-	flags = fcntl(master, F_GETFL);
-	if (flags < 0 || fcntl(master, F_SETFL, flags | O_NONBLOCK) < 0)
-		return error_set(err, errno, "fcntl", "", "cannot make the pty non-blocking");
-	while (!exited) {
-		struct pollfd p[4] = {
-			{ .fd = stdin_open && in_len == 0 ? STDIN_FILENO : -1, .events = POLLIN },
-			{ .fd = master_open ? master : -1, .events = POLLIN | (in_len ? POLLOUT : 0) },
-			{ .fd = sigfd, .events = POLLIN },
-			{ .fd = pidfd, .events = POLLIN },
-		};
-		struct signalfd_siginfo si;
-
-		if (poll(p, 4, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			return error_set(err, errno, "poll", "", "cannot relay the terminal");
-		}
-		if (p[0].revents) {
-			ssize_t n = read(STDIN_FILENO, in, sizeof in);
-
-			if (n > 0)
-				in_len = (size_t)n, in_off = 0;
-			else if (n == 0 || (errno != EINTR && errno != EAGAIN))
-				stdin_open = false; /* as docker: end of input is not sent to a terminal */
-		}
-		if (p[1].revents & POLLOUT) {
-			ssize_t n = write(master, in + in_off, in_len - in_off);
-
-			if (n > 0 && (in_off += (size_t)n) == in_len)
-				in_len = 0;
-			else if (n < 0 && errno != EAGAIN && errno != EINTR)
-				in_len = 0;
-		}
-		if ((p[1].revents & (POLLIN | POLLHUP | POLLERR)) && copy_out(master, &broken) < 0)
-			master_open = false;
-		while (read(sigfd, &si, sizeof si) == sizeof si) {
-			struct winsize size;
-
-			if (si.ssi_signo == SIGWINCH) {
-				if (ioctl(STDIN_FILENO, TIOCGWINSZ, &size) == 0)
-					ioctl(master, TIOCSWINSZ, &size);
-			} else {
-				syscall(SYS_pidfd_send_signal, pidfd, (int)si.ssi_signo, NULL, 0);
-			}
-		}
-		exited = p[3].revents != 0;
-	}
-	/* the program has ended: what it wrote last is still in the pty */
-	while (master_open) {
-		struct pollfd p = { .fd = master, .events = POLLIN };
-
-		if (poll(&p, 1, DRAIN_QUIET_MS) <= 0 || copy_out(master, &broken) < 0)
-			break;
-	}
-	while (waitid(P_PID, (id_t)pid, &info, WEXITED) < 0)
-		if (errno != EINTR)
-			return error_set(err, errno, "waitid", "", "cannot wait for the program");
-	if (info.si_code == CLD_EXITED)
-		emit("event", "name:s status:i", "exited", info.si_status);
-	else
-		emit("event", "name:s signal:i", "exited", info.si_status);
-	return 0;
 }
 
 /* The initial window size: the helper's own terminal's, else `tty-size`. */
@@ -600,7 +450,7 @@ static int exec_in_container(struct exec_config *c, struct error *err)
 	if (c->tty) {
 		if (master < 0)
 			return error_set(err, 0, "recvmsg", "", "the pty's master did not arrive");
-		return relay(pid, master, &held, err);
+		return exec_relay(pid, master, &held, err);
 	}
 	return supervise(pid, &held, &previous, err);
 }
