@@ -434,20 +434,22 @@ describe('helper exec as the test user (into a running busybox container)', { ti
     for (const [pid, exe] of exes) assert.equal(exe, '/bin/busybox', `process ${pid}: ${result.stdout}`);
   });
 
-  it('forwards SIGTERM to the process', async (t) => {
+  it('forwards SIGTERM to the process, with and without a tty', async (t) => {
     const r = await ready(t);
     if (!r) return;
     const [host, c] = r;
-    const { child, channel } = startHelper(helper!, 'exec', { uid: host.uid, name: host.user });
-    let text = '';
-    channel.on('data', (b: Buffer) => (text += b.toString()));
-    channel.on('error', () => undefined);
-    channel.end(encodeConfig(execConfig(c, ['/bin/sleep', '30'])));
-    for (let i = 0; i < 250 && !text.includes('"started"'); i++) await sleep(20);
-    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
-    child.kill('SIGTERM');
-    assert.equal(await closed, 0, text);
-    assert.match(text, /"exited","signal":15\}/);
+    for (const extra of [[], [['tty', '1']]] as ConfigEntry[][]) {
+      const { child, channel } = startHelper(helper!, 'exec', { uid: host.uid, name: host.user });
+      let text = '';
+      channel.on('data', (b: Buffer) => (text += b.toString()));
+      channel.on('error', () => undefined);
+      channel.end(encodeConfig(execConfig(c, ['/bin/sleep', '30'], extra)));
+      for (let i = 0; i < 250 && !text.includes('"started"'); i++) await sleep(20);
+      const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+      child.kill('SIGTERM');
+      assert.equal(await closed, 0, text);
+      assert.match(text, /"exited","signal":15\}/, JSON.stringify(extra));
+    }
   });
 
   it('detaches: started and done at once, the process keeps running', async (t) => {
