@@ -75,8 +75,8 @@ static void write_all(int fd, const char *buf, size_t len, bool *broken)
 	}
 }
 
-/* Relays the pty until the program has ended, then drains what it left. Returns -1 when
- * the pty is done (end of file, EIO once no process holds the terminal). */
+/* Copies what the master has to stdout; -1 once the pty is done (EIO: no process holds
+ * the terminal any more). */
 static int copy_out(int master, bool *broken)
 {
 	char buf[RELAY_BUF];
@@ -87,6 +87,15 @@ static int copy_out(int master, bool *broken)
 		return 0;
 	}
 	return n < 0 && (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+}
+
+/* The window size of the helper's stdin, if it is a terminal, onto the pty. */
+static void copy_size(int master)
+{
+	struct winsize size;
+
+	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_row && size.ws_col)
+		ioctl(master, TIOCSWINSZ, &size);
 }
 
 /* With `tty`: emits `started`, relays stdin to the pty's master and the master to
@@ -113,6 +122,7 @@ int exec_relay(pid_t pid, int master, const sigset_t *held, struct error *err)
 	flags = fcntl(master, F_GETFL);
 	if (flags < 0 || fcntl(master, F_SETFL, flags | O_NONBLOCK) < 0)
 		return error_set(err, errno, "fcntl", "", "cannot make the pty non-blocking");
+	copy_size(master); /* the caller's terminal may have changed since A sized the pty */
 	while (!exited) {
 		struct pollfd p[4] = {
 			{ .fd = stdin_open && in_len == 0 ? STDIN_FILENO : -1, .events = POLLIN },
@@ -146,14 +156,10 @@ int exec_relay(pid_t pid, int master, const sigset_t *held, struct error *err)
 		if ((p[1].revents & (POLLIN | POLLHUP | POLLERR)) && copy_out(master, &broken) < 0)
 			master_open = false;
 		while (read(sigfd, &si, sizeof si) == sizeof si) {
-			struct winsize size;
-
-			if (si.ssi_signo == SIGWINCH) {
-				if (ioctl(STDIN_FILENO, TIOCGWINSZ, &size) == 0)
-					ioctl(master, TIOCSWINSZ, &size);
-			} else {
+			if (si.ssi_signo == SIGWINCH)
+				copy_size(master);
+			else
 				syscall(SYS_pidfd_send_signal, pidfd, (int)si.ssi_signo, NULL, 0);
-			}
 		}
 		exited = p[3].revents != 0;
 	}
