@@ -28,7 +28,7 @@ const HOSTNAME = 'exec-box';
 const scratch = mkdtempSync('/tmp/tsc-it-exec-');
 chmodSync(scratch, 0o755);
 
-const APPLETS = ['sh', 'echo', 'cat', 'ls', 'ps', 'hostname', 'grep', 'unshare', 'touch', 'id', 'sleep', 'stty', 'tty', 'env', 'readlink', 'pwd'];
+const APPLETS = ['sh', 'echo', 'cat', 'ls', 'ps', 'hostname', 'grep', 'unshare', 'touch', 'id', 'sleep', 'stty', 'tty', 'env', 'readlink', 'pwd', 'rm', 'ln'];
 
 interface Container {
   helper: ChildProcess;
@@ -409,6 +409,48 @@ describe('helper exec as the test user (into a running busybox container)', { ti
     assert.match(text, /"exited","status":0\}/);
     // the typed line is echoed by the container's terminal, as on any terminal
     assert.equal(stdout, '20 30\r\nhello\r\n40 50\r\ngot hello\r\n');
+  });
+
+  it('takes the pty through the container\'s /dev/ptmx, and refuses one that is not a pty multiplexer', async (t) => {
+    const r = await ready(t);
+    if (!r) return;
+    const [host, c] = r;
+    const tty: ConfigEntry[] = [['tty', '1']];
+    try {
+      // the container owns its /dev (a tmpfs here): a file in place of /dev/ptmx
+      assertExited(await exec(host, c, ['/bin/sh', '-c', 'echo not-a-ptmx > /dev/ptmx']), 0);
+      const result = await exec(host, c, ['/bin/tty'], tty);
+      assert.equal(result.status, 1, JSON.stringify(result.messages));
+      assert.deepEqual(names(result), ['error']);
+      const fake = result.messages[0] as Record<string, unknown>;
+      // ENOTTY: protocol.c has no symbolic name for it (yet), so errname is "E?"
+      assert.deepEqual([fake.op, fake.path, fake.errno], ['open', '/dev/ptmx', 25], JSON.stringify(fake));
+      // docker's layout: /dev/ptmx -> pts/ptmx
+      assertExited(await exec(host, c, ['/bin/sh', '-c', 'rm /dev/ptmx && ln -s pts/ptmx /dev/ptmx']), 0);
+      const linked = await exec(host, c, ['/bin/tty'], tty);
+      assertExited(linked, 0);
+      assert.match(linked.stdout, /^\/dev\/pts\/\d+\r\n$/);
+    } finally {
+      await exec(host, c, ['/bin/rm', '-f', '/dev/ptmx']);
+    }
+  });
+
+  it('gives the terminal to the process\'s uid', async (t) => {
+    const r = await ready(t);
+    if (!r) return;
+    const [host, c] = r;
+    const result = await exec(host, c, ['/bin/sh', '-c', 'ls -ln "$(tty)"'], [['tty', '1'], ['uid', '1000'], ['gid', '1000']]);
+    assertExited(result, 0);
+    assert.match(result.stdout, /^c\S+\s+\d+\s+1000\s/);
+  });
+
+  it('sets rlimits', async (t) => {
+    const r = await ready(t);
+    if (!r) return;
+    const [host, c] = r;
+    const result = await exec(host, c, ['/bin/sh', '-c', 'ulimit -n; ulimit -Hn'], [['rlimit', 'RLIMIT_NOFILE 123 456']]);
+    assertExited(result, 0);
+    assert.equal(result.stdout, '123\n456\n');
   });
 
   it('passes no descriptor of the helper', async (t) => {
