@@ -519,11 +519,21 @@ describe('helper exec as the test user (into a running busybox container)', { ti
     assert.equal(alive(pid), false);
   });
 
-  it('refuses tty together with detach', async (t) => {
+  it('refuses a bad configuration: tty with detach, no pid-start, a key of run only', async (t) => {
     const r = await ready(t);
     if (!r) return;
     const [host, c] = r;
-    assertError(await exec(host, c, ['/bin/true'], [['tty', '1'], ['detach', '1']]), 'config', '');
+    const echo = ['/bin/echo', 'ran'];
+    const bad: ConfigEntry[][] = [
+      execConfig(c, echo, [['tty', '1'], ['detach', '1']]),
+      execConfig(c, echo).filter((e) => e[0] !== 'pid-start'),
+      execConfig(c, echo, [['rootfs', '/']]),
+      execConfig(c, echo, [['tty', '1'], ['tty-size', '0 80']]),
+    ];
+    for (const config of bad) {
+      const result = await runHelperAs(helper!, 'exec', config, { uid: host.uid, name: host.user });
+      assertError(result, 'config', '');
+      assert.equal(result.stdout, '', JSON.stringify(config));
+    }
   });
 });
-
