@@ -16,6 +16,7 @@ static const struct mode {
 	{ "userns-exec", userns_exec_main, false },
 	{ "fsops", fsops_main, false },
 	{ "run", run_main, true },
+	{ "exec", exec_main, false },
 };
 
 static const struct mode *find_mode(const char *name)

@@ -109,4 +109,7 @@ int run_main(struct error *err);
 int probe_kernel_overlay(bool userns, struct error *err);
 int probe_fuse_overlayfs(const char *tool, struct error *err);
 
+/* exec.c */
+int exec_main(struct error *err);
+
 #endif

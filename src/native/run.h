@@ -124,4 +124,12 @@ void exit_cmds_run(const struct run_config *c, const sigset_t *mask);
 /* monitor.c: `run` with `detach 1` */
 int monitor_detach(const struct run_config *c, struct error *err);
 
+/* exec_tty.c: the pty of `exec`. In the container's mount namespace: opens its /dev/ptmx
+ * (or /dev/pts/ptmx), checks it is one, unlocks it and opens the terminal; size may be NULL. */
+struct winsize;
+int exec_open_pty(const struct winsize *size, int *master, int *slave, struct error *err);
+/* Emits `started`, relays the helper's stdin/stdout to and from master, copies window sizes
+ * on SIGWINCH, forwards the held signals, reaps pid and emits `exited`. */
+int exec_relay(pid_t pid, int master, const sigset_t *held, struct error *err);
+
 #endif
