@@ -143,6 +143,7 @@ export async function copyPlan(fsops: FsOps, plan: readonly PlannedEntry[], root
  */
 export async function populateDirectory(helper: string, layersTopFirst: readonly string[], destination: string, scratch: string, data: string): Promise<PopulateReport> {
   if ((await readdir(data)).length > 0) return { outcome: 'not-empty', entries: 0, skipped: [] };
+  if (layersTopFirst.length === 0) return { outcome: 'nothing-to-copy', entries: 0, skipped: [] };
   const fsops = await openFsOps(helper);
   try {
     const plan = await planMergedTree(fsLayerReader(fsops), layersTopFirst, destination);
