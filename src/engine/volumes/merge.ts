@@ -20,6 +20,7 @@ export interface LayerReader {
   /** names in a directory */
   list(path: string): Promise<string[]>;
   opaque(path: string): Promise<boolean>;
+  readlink(path: string): Promise<string>;
 }
 
 export interface PlannedEntry {
@@ -63,6 +64,40 @@ async function lookup(reader: LayerReader, dirs: readonly string[], name: string
   return sources.length === 0 ? undefined : { kind: 'directory', sources };
 }
 
+/** Symlinks followed on the way to a destination before giving up (Linux's limit). */
+const MAX_SYMLINKS = 40;
+
+/**
+ * The layers' directories that make up `destination` in the merged view, following
+ * symlinks inside the image as the mount itself would (an absolute target starts again
+ * at the image's root; `..` stops at the root); undefined when it is not a directory.
+ */
+async function resolveDirectory(reader: LayerReader, layersTopFirst: readonly string[], destination: string): Promise<string[] | undefined> {
+  const split = (path: string) => path.split('/').filter((p) => p !== '' && p !== '.');
+  let parts = split(destination);
+  let chain: string[][] = [[...layersTopFirst]];
+  let hops = 0;
+  while (parts.length > 0) {
+    const part = parts.shift()!;
+    if (part === '..') {
+      if (chain.length > 1) chain.pop();
+      continue;
+    }
+    const found = await lookup(reader, chain[chain.length - 1]!, part);
+    if (!found) return undefined;
+    if (found.kind === 'symlink') {
+      if (++hops > MAX_SYMLINKS) return undefined;
+      const target = await reader.readlink(found.sources[0]!);
+      if (target.startsWith('/')) chain = [chain[0]!];
+      parts = [...split(target), ...parts];
+      continue;
+    }
+    if (found.kind !== 'directory') return undefined;
+    chain.push(found.sources);
+  }
+  return chain[chain.length - 1];
+}
+
 /**
  * The merged content at `destination` (absolute path in the container) of the layers
  * (host directories, topmost first), parents before children, names sorted. Empty when
@@ -70,13 +105,9 @@ async function lookup(reader: LayerReader, dirs: readonly string[], name: string
  * directories).
  */
 export async function planMergedTree(reader: LayerReader, layersTopFirst: readonly string[], destination: string): Promise<PlannedEntry[]> {
-  let dirs: string[] = [...layersTopFirst];
-  for (const part of destination.split('/').filter((p) => p !== '' && p !== '.')) {
-    if (part === '..') return [];
-    const found = await lookup(reader, dirs, part);
-    if (!found || found.kind !== 'directory') return [];
-    dirs = found.sources;
-  }
+  if (layersTopFirst.length === 0) return [];
+  const dirs = await resolveDirectory(reader, layersTopFirst, destination);
+  if (!dirs) return [];
   const plan: PlannedEntry[] = [{ path: '', source: dirs[0]!, kind: 'directory' }];
   const walk = async (rel: string, sources: readonly string[]): Promise<void> => {
     const names = new Set<string>();

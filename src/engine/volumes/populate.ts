@@ -51,6 +51,7 @@ export function fsLayerReader(fsops: Pick<FsOps, 'getXattr'>): LayerReader {
       return 'other';
     },
     list: (path) => readdir(path),
+    readlink: (path) => readlink(path),
     async opaque(path): Promise<boolean> {
       for (const name of ['user.overlay.opaque', 'trusted.overlay.opaque']) {
         try {

@@ -4,10 +4,14 @@ import { planMergedTree, type EntryKind, type LayerReader } from '../../../src/e
 
 /** Layers in memory: path -> kind, with `!` after a directory marking it opaque. */
 function reader(layers: Record<string, Record<string, string>>): LayerReader {
-  const entries = new Map<string, { kind: EntryKind; opaque: boolean }>();
+  const entries = new Map<string, { kind: EntryKind; opaque: boolean; target?: string }>();
   for (const [layer, files] of Object.entries(layers)) {
     entries.set(layer, { kind: 'directory', opaque: false });
     for (const [path, spec] of Object.entries(files)) {
+      if (spec.startsWith('-> ')) {
+        entries.set(`${layer}/${path}`, { kind: 'symlink', opaque: false, target: spec.slice(3) });
+        continue;
+      }
       const kind = spec.replace('!', '') as EntryKind;
       entries.set(`${layer}/${path}`, { kind, opaque: spec.endsWith('!') });
     }
@@ -16,6 +20,7 @@ function reader(layers: Record<string, Record<string, string>>): LayerReader {
     kind: async (path) => entries.get(path)?.kind,
     list: async (path) => [...entries.keys()].filter((p) => p.startsWith(`${path}/`) && !p.slice(path.length + 1).includes('/')).map((p) => p.slice(path.length + 1)),
     opaque: async (path) => entries.get(path)?.opaque ?? false,
+    readlink: async (path) => entries.get(path)?.target ?? '',
   };
 }
 
@@ -65,7 +70,19 @@ describe('planMergedTree', () => {
     assert.deepEqual(await plan(layers, top, '/nothing/here'), []);
     assert.deepEqual(await plan(layers, top, '/etc/passwd'), []);
     assert.deepEqual(await plan(layers, top, '/etc/becomesfile/x'), []);
-    assert.deepEqual(await plan(layers, top, '/etc/../etc'), []);
+  });
+
+  it('follows symlinks on the way to the destination inside the image, as the mount does', async () => {
+    const links = reader({
+      '/b': { run: 'directory', 'run/lock': 'file', var: 'directory', 'var/run': '-> ../run', 'var/abs': '-> /run', 'var/loop': '-> loop', 'var/up': '-> ../../../run', data: '-> /var/run' },
+    });
+    const run = ['. directory /b/run', 'lock file /b/run/lock'];
+    assert.deepEqual(await plan(links, ['/b'], '/var/run'), run);
+    assert.deepEqual(await plan(links, ['/b'], '/var/abs'), run);
+    assert.deepEqual(await plan(links, ['/b'], '/data'), run);
+    assert.deepEqual(await plan(links, ['/b'], '/var/up'), run, '.. stops at the root');
+    assert.deepEqual(await plan(links, ['/b'], '/var/loop'), []);
+    assert.deepEqual((await plan(links, ['/b'], '/var')).slice(0, 2), ['. directory /b/var', 'abs symlink /b/var/abs']);
   });
 
   it('reaches a directory inside an opaque one only through the upper layer', async () => {
