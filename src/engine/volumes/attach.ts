@@ -87,3 +87,20 @@ export async function detachVolumes(ctx: EngineContext, containerId: string, opt
   await discardTrees(ctx, trash);
   return removed;
 }
+
+/** A volume a container uses, for `inspect`'s Mounts and for `rm -v` reports. */
+export interface ContainerVolume {
+  name: string;
+  destination: string;
+  /** the host directory (`_data`) */
+  source: string;
+  anonymous: boolean;
+}
+
+export async function containerVolumes(ctx: EngineContext, containerId: string): Promise<ContainerVolume[]> {
+  const store = await ctx.store();
+  const rows = store.db
+    .prepare('SELECT cv.volume AS name, cv.destination AS destination, v.anonymous AS anonymous FROM container_volumes cv JOIN volumes v ON v.name = cv.volume WHERE cv.container_id = ? ORDER BY cv.destination')
+    .all(containerId) as { name: string; destination: string; anonymous: number }[];
+  return rows.map((r) => ({ name: r.name, destination: r.destination, source: volumeData(store.root, r.name), anonymous: r.anonymous === 1 }));
+}

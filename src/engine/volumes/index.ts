@@ -2,7 +2,7 @@
  * The volumes domain, for the rest of the engine (the container lifecycle uses
  * attachVolumes/detachVolumes); commands reach it through the engine facade.
  */
-export { attachVolumes, detachVolumes, type AttachVolumesOptions, type DetachVolumesOptions } from './attach.ts';
+export { attachVolumes, containerVolumes, detachVolumes, type AttachVolumesOptions, type ContainerVolume, type DetachVolumesOptions } from './attach.ts';
 export { createVolume, type CreateVolumeOptions } from './create.ts';
 export { inspectVolumes, type VolumeInspectReport } from './inspect.ts';
 export { listVolumes, type VolumeListOptions, type VolumeSummary } from './list.ts';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { EngineContext } from '../../../src/engine/context.ts';
 import { openImageStore, type ImageStore } from '../../../src/engine/images/store.ts';
-import { attachVolumes, createVolume, detachVolumes, inspectVolumes, listVolumes, pruneVolumes, removeVolumes } from '../../../src/engine/volumes/index.ts';
+import { attachVolumes, containerVolumes, createVolume, detachVolumes, inspectVolumes, listVolumes, pruneVolumes, removeVolumes } from '../../../src/engine/volumes/index.ts';
 import type { MountRequest } from '../../../src/engine/runtime/spec/mounts.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsc-volumes-'));
@@ -64,6 +64,10 @@ describe('volume records', () => {
     addContainer(store, id, 'web');
     const sources = await attachVolumes(ctx, { containerId: id, requests: [volume('/data', 'shared'), volume('/cache'), volume('/empty', undefined, false)], imageLayersTopFirst: [] });
     assert.deepEqual(Object.keys(sources).sort(), ['/cache', '/empty', 'shared']);
+    const mounts = await containerVolumes(ctx, id);
+    assert.deepEqual(mounts.map((m) => [m.destination, m.anonymous, m.source === sources[m.anonymous ? m.destination : m.name]]), [
+      ['/cache', true, true], ['/data', false, true], ['/empty', true, true],
+    ]);
     assert.equal(sources.shared, join(store.root, 'volumes', 'shared', '_data'));
     for (const path of Object.values(sources)) assert.ok(existsSync(path), path);
     const listed = await listVolumes(ctx);
@@ -79,6 +83,7 @@ describe('volume records', () => {
 
     const removed = await detachVolumes(ctx, id, { removeAnonymous: true });
     assert.equal(removed.length, 2);
+    assert.deepEqual(await containerVolumes(ctx, id), []);
     assert.deepEqual((await listVolumes(ctx)).map((v) => v.Name), ['shared']);
     for (const name of removed) assert.equal(existsSync(join(store.root, 'volumes', name)), false);
     assert.equal((await removeVolumes(ctx, ['shared']))[0]!.removed, true);
