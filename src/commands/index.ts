@@ -37,6 +37,11 @@ import Logout from './logout.ts';
 import Search from './search.ts';
 import SystemCheck from './system/check.ts';
 import Info from './info.ts';
+import VolumeCreate from './volume/create.ts';
+import VolumeInspect from './volume/inspect.ts';
+import VolumeLs from './volume/ls.ts';
+import VolumePrune from './volume/prune.ts';
+import VolumeRm from './volume/rm.ts';
 import Version from './version.ts';
 
 export const commands = {
@@ -75,4 +80,9 @@ export const commands = {
   search: Search,
   'system:check': SystemCheck,
   version: Version,
+  'volume:create': VolumeCreate,
+  'volume:inspect': VolumeInspect,
+  'volume:ls': VolumeLs,
+  'volume:prune': VolumePrune,
+  'volume:rm': VolumeRm,
 };

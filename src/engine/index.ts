@@ -31,6 +31,7 @@ import type { LoadOptions, LoadResult } from './images/load.ts';
 import type { ImportOptions, ImportResult } from './images/import.ts';
 import type { CollectOptions } from './info/collect.ts';
 import type { HostInfo } from './info/types.ts';
+import type { CreateVolumeOptions, VolumeInspect, VolumeInspectReport, VolumeListOptions, VolumePruneOptions, VolumePruneResult, VolumeRemoveReport, VolumeSummary } from './volumes/index.ts';
 
 export { errnoCode, isTscError, TscError, type ErrorCode } from './errors.ts';
 export { LOG_LEVELS, setLogSink, type LogLevel, type LogSink } from './log.ts';
@@ -332,4 +333,34 @@ export async function topContainer(ref: string, psArgs: readonly string[] = []):
 export async function containerPorts(ref: string): Promise<PortBinding[]> {
   const { requireContainer } = await import('./containers/records.ts');
   return withContext(async (ctx) => requireContainer((await ctx.store()).db, ref).config.ports);
+// ---- volumes --------------------------------------------------------------------------
+
+export type { CreateVolumeOptions, VolumeInspect, VolumeInspectReport, VolumeListOptions, VolumePruneOptions, VolumePruneResult, VolumeRemoveReport, VolumeSummary } from './volumes/index.ts';
+
+/** Creates a volume (a random name when none); an existing name is returned as it is. */
+export async function createVolume(options: CreateVolumeOptions = {}): Promise<VolumeInspect> {
+  const { createVolume: create } = await import('./volumes/create.ts');
+  return withContext((ctx) => create(ctx, options));
+}
+
+export async function listVolumes(options: VolumeListOptions = {}): Promise<VolumeSummary[]> {
+  const { listVolumes: list } = await import('./volumes/list.ts');
+  return withContext((ctx) => list(ctx, options));
+}
+
+export async function inspectVolumes(names: readonly string[]): Promise<VolumeInspectReport[]> {
+  const { inspectVolumes: inspect } = await import('./volumes/inspect.ts');
+  return withContext((ctx) => inspect(ctx, names));
+}
+
+/** Removes volumes; one report per name (a volume a container uses is refused). */
+export async function removeVolumes(names: readonly string[], options: { force?: boolean } = {}): Promise<VolumeRemoveReport[]> {
+  const { removeVolumes: remove } = await import('./volumes/remove.ts');
+  return withContext((ctx) => remove(ctx, names, options));
+}
+
+/** Removes unused anonymous volumes (`all`: every unused volume). */
+export async function pruneVolumes(options: VolumePruneOptions = {}): Promise<VolumePruneResult> {
+  const { pruneVolumes: prune } = await import('./volumes/prune.ts');
+  return withContext((ctx) => prune(ctx, options));
 }

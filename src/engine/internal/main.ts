@@ -8,6 +8,10 @@
  *                                                `fresh`: TARGET is a new empty directory
  *   cleanup ID STORAGE_ROOT RUNTIME_DIR          run by a container's monitor after a `-d --rm`
  *                                                container ended: removes it -> {"removed"}
+ *   populate-volume HELPER SCRATCH DATA DEST LAYER...
+ *                                                fill the empty volume directory DATA with the
+ *                                                image's content at DEST (layers topmost
+ *                                                first), through SCRATCH -> PopulateReport
  */
 import { TscError } from '../errors.ts';
 import type { WhiteoutFormat } from '../layers/extract-types.ts';
@@ -19,6 +23,7 @@ export async function runInternal(argv: readonly string[]): Promise<number> {
     const [op, ...args] = argv;
     if (op === 'extract-layer') return await extractLayerOp(args);
     if (op === 'cleanup') return await cleanupOp(args);
+    if (op === 'populate-volume') return await populateVolumeOp(args);
     throw new TscError('internal', `unknown internal operation ${JSON.stringify(op)}`);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -67,4 +72,13 @@ async function cleanupOp(args: readonly string[]): Promise<number> {
   } finally {
     await ctx.close();
   }
+async function populateVolumeOp(args: readonly string[]): Promise<number> {
+  const [helper, scratch, data, destination, ...layers] = args;
+  if (!helper || !scratch || !data || !destination?.startsWith('/')) {
+    throw new TscError('internal', 'usage: populate-volume HELPER SCRATCH DATA DEST LAYER...');
+  }
+  const { populateDirectory } = await import('../volumes/populate.ts');
+  const report = await populateDirectory(helper, layers, destination, scratch, data);
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+  return 0;
 }
