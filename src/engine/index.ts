@@ -333,6 +333,8 @@ export async function topContainer(ref: string, psArgs: readonly string[] = []):
 export async function containerPorts(ref: string): Promise<PortBinding[]> {
   const { requireContainer } = await import('./containers/records.ts');
   return withContext(async (ctx) => requireContainer((await ctx.store()).db, ref).config.ports);
+}
+
 // ---- volumes --------------------------------------------------------------------------
 
 export type { CreateVolumeOptions, VolumeInspect, VolumeInspectReport, VolumeListOptions, VolumePruneOptions, VolumePruneResult, VolumeRemoveReport, VolumeSummary } from './volumes/index.ts';

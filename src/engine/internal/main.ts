@@ -72,6 +72,8 @@ async function cleanupOp(args: readonly string[]): Promise<number> {
   } finally {
     await ctx.close();
   }
+}
+
 async function populateVolumeOp(args: readonly string[]): Promise<number> {
   const [helper, scratch, data, destination, ...layers] = args;
   if (!helper || !scratch || !data || !destination?.startsWith('/')) {
