@@ -12,7 +12,7 @@ export default class ContainerExec extends TscCommand {
     tty: Flags.boolean({ char: 't', description: 'allocate a terminal' }),
     detach: Flags.boolean({ char: 'd', description: 'run the command in the background' }),
     user: Flags.string({ char: 'u', description: 'name|uid[:group|gid]' }),
-    env: Flags.string({ char: 'e', multiple: true, description: 'KEY=VALUE' }),
+    env: Flags.string({ char: 'e', multiple: true, multipleNonGreedy: true, description: 'KEY=VALUE' }),
     workdir: Flags.string({ char: 'w', description: 'working directory inside the container' }),
     privileged: Flags.boolean({ description: 'all capabilities, no seccomp filter' }),
   };

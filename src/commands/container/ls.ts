@@ -13,7 +13,7 @@ export default class ContainerLs extends TscCommand {
     latest: Flags.boolean({ char: 'l', description: 'only the latest created container' }),
     last: Flags.integer({ char: 'n', description: 'the last N created containers (any state)' }),
     'no-trunc': Flags.boolean({ description: 'do not shorten ids and commands' }),
-    filter: Flags.string({ char: 'f', multiple: true, description: 'id=, name=, status=, exited=, label=, ancestor=' }),
+    filter: Flags.string({ char: 'f', multiple: true, multipleNonGreedy: true, description: 'id=, name=, status=, exited=, label=, ancestor=' }),
     format: Flags.string({ description: "'json', 'table {{.ID}}\\t{{.Names}}', or a Go template per container" }),
   };
 

@@ -8,7 +8,7 @@ export default class ContainerPrune extends TscCommand {
   static override summary = 'Remove all stopped containers';
   static override flags = {
     force: Flags.boolean({ char: 'f', description: 'do not ask for confirmation' }),
-    filter: Flags.string({ multiple: true, description: 'label=KEY[=VALUE]' }),
+    filter: Flags.string({ multiple: true, multipleNonGreedy: true, description: 'label=KEY[=VALUE]' }),
   };
 
   async run(): Promise<void> {

@@ -13,7 +13,7 @@ export default class ImageLs extends TscCommand {
     quiet: Flags.boolean({ char: 'q', description: 'only image ids' }),
     digests: Flags.boolean({ description: 'show digests' }),
     'no-trunc': Flags.boolean({ description: 'do not shorten ids' }),
-    filter: Flags.string({ char: 'f', multiple: true, description: 'dangling=true|false, reference=PATTERN' }),
+    filter: Flags.string({ char: 'f', multiple: true, multipleNonGreedy: true, description: 'dangling=true|false, reference=PATTERN' }),
     format: Flags.string({ description: "'json', 'table {{.Repository}}\\t{{.Tag}}', or a Go template per image" }),
   };
 

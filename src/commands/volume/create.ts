@@ -9,8 +9,8 @@ export default class VolumeCreate extends TscCommand {
   static override args = { name: Args.string({ required: false, description: 'the volume name (default: 64 random hex digits)' }) };
   static override flags = {
     driver: Flags.string({ char: 'd', default: 'local', description: 'volume driver (only local)' }),
-    label: Flags.string({ char: 'l', multiple: true, description: 'set metadata, KEY=VALUE' }),
-    opt: Flags.string({ char: 'o', multiple: true, description: 'driver option KEY=VALUE (the local driver\'s type/device/o are not supported yet)' }),
+    label: Flags.string({ char: 'l', multiple: true, multipleNonGreedy: true, description: 'set metadata, KEY=VALUE' }),
+    opt: Flags.string({ char: 'o', multiple: true, multipleNonGreedy: true, description: 'driver option KEY=VALUE (the local driver\'s type/device/o are not supported yet)' }),
     format: Flags.string({ description: "print the volume as 'json' or a Go template instead of its name" }),
   };
 

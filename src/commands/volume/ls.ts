@@ -9,7 +9,7 @@ export default class VolumeLs extends TscCommand {
   static override aliases = ['volume:list'];
   static override flags = {
     quiet: Flags.boolean({ char: 'q', description: 'only volume names' }),
-    filter: Flags.string({ char: 'f', multiple: true, description: 'name=NAME, label=KEY[=VALUE], dangling=true|false, driver=local' }),
+    filter: Flags.string({ char: 'f', multiple: true, multipleNonGreedy: true, description: 'name=NAME, label=KEY[=VALUE], dangling=true|false, driver=local' }),
     format: Flags.string({ description: "'json', 'table {{.Name}}\\t{{.Mountpoint}}', or a Go template per volume" }),
   };
 

@@ -10,7 +10,7 @@ export default class VolumePrune extends TscCommand {
   static override flags = {
     all: Flags.boolean({ char: 'a', description: 'remove every unused volume, not only anonymous ones' }),
     force: Flags.boolean({ char: 'f', description: 'do not ask for confirmation' }),
-    filter: Flags.string({ multiple: true, description: 'label=KEY[=VALUE], label!=KEY[=VALUE]' }),
+    filter: Flags.string({ multiple: true, multipleNonGreedy: true, description: 'label=KEY[=VALUE], label!=KEY[=VALUE]' }),
     format: Flags.string({ description: "'json' or a Go template" }),
   };
 

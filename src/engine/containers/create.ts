@@ -21,7 +21,8 @@ import { ensureLayer, removeTrees } from '../images/unpack.ts';
 import { compileSeccomp, serializeProgram } from '../runtime/seccomp/bpf.ts';
 import { defaultSeccompProfile } from '../runtime/seccomp/default.ts';
 import { parseSeccompProfile } from '../runtime/seccomp/profile.ts';
-import { buildSpec, STOP_SIGNAL_ANNOTATION } from '../runtime/spec/build.ts';
+import { buildSpec, mountRequests, STOP_SIGNAL_ANNOTATION } from '../runtime/spec/build.ts';
+import { attachVolumes, containerVolumes, detachVolumes } from '../volumes/attach.ts';
 import { parseBytes, type RunSpecOptions } from '../runtime/spec/options.ts';
 import type { Spec } from '../runtime/spec/types.ts';
 import { deleteContainerRow, insertContainer, setRowState, type ContainerConfig, type RestartPolicy } from './records.ts';
@@ -122,13 +123,20 @@ export async function createContainer(ctx: EngineContext, options: CreateOptions
   const name = insertContainer(store.db, { id, name: options.name, imageId: image.id, imageName: options.image, config: placeholder }, new Date().toISOString());
   try {
     await Promise.all(['upper', 'work', 'rootfs'].map((d) => mkdir(join(dir, d), { recursive: true, mode: 0o700 })));
+    const specOptions = { ...options, init: false, tty: options.tty === true, network: 'none' };
+    const requests = mountRequests(imageConfig, specOptions);
+    const volumeSources = requests.some((r) => r.kind === 'volume')
+      ? await attachVolumes(ctx, { containerId: id, requests, imageLayersTopFirst: lowers })
+      : {};
+    const volumes = Object.keys(volumeSources).length > 0 ? await containerVolumes(ctx, id) : [];
     const { spec, notes } = buildSpec({
       id,
       image: imageConfig,
       rootfs: join(dir, 'rootfs'),
       idMaps: maps ? { uid: maps.uidMap, gid: maps.gidMap } : undefined,
       rootless: maps !== undefined,
-      options: { ...options, init: false, tty: options.tty === true, network: 'none' },
+      options: specOptions,
+      volumeSources,
       passwd: imageFile(lowers, 'etc/passwd'),
       group: imageFile(lowers, 'etc/group'),
       hostEnv: process.env,
@@ -151,6 +159,12 @@ export async function createContainer(ctx: EngineContext, options: CreateOptions
       labels: { ...spec.annotations },
       stopSignal: spec.annotations?.[STOP_SIGNAL_ANNOTATION] ?? stopSignal,
       cgroup: cgroup.path,
+      mounts: spec.mounts.flatMap((m) => {
+        const request = requests.find((r) => r.destination === m.destination);
+        if (!request) return [];
+        const volume = volumes.find((v) => v.destination === m.destination);
+        return [{ type: request.kind, ...(volume ? { name: volume.name } : {}), source: m.source ?? '', destination: m.destination, readonly: request.readonly }];
+      }),
       notes,
     };
     delete config.labels[STOP_SIGNAL_ANNOTATION];
@@ -159,6 +173,7 @@ export async function createContainer(ctx: EngineContext, options: CreateOptions
     return { id, name, notes };
   } catch (error) {
     await removeTrees(unpack, [dir]).catch(() => undefined);
+    await detachVolumes(ctx, id, { removeAnonymous: true }).catch(() => undefined);
     deleteContainerRow(store.db, id);
     throw error;
   }
