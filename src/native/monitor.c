@@ -255,6 +255,9 @@ static void reap(void)
 	int status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (size_t j = 0; j < m.inst.nbg; j++)
+			if (m.inst.bg[j].pid == pid)
+				m.inst.bg[j].pid = -1;
 		if (pid != m.inst.pid)
 			continue; /* a hook or an exit command */
 		m.inst.pid = -1;

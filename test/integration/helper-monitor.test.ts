@@ -6,7 +6,7 @@
  * descriptors the container and the monitor hold.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, existsSync, lchownSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, readdirSync, rmdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -272,7 +272,10 @@ describe('helper run detach: the monitor', { timeout: 180_000 }, () => {
     assert.equal(statField(d.monitor, 7), '0', 'the monitor has no controlling terminal');
     for (const fd of ['0', '1', '2', '3']) assert.equal(readlinkSync(`/proc/${d.monitor}/fd/${fd}`), '/dev/null', `monitor fd ${fd}`);
     const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${d.monitor}/status`, 'utf8'))?.[1]);
-    t.diagnostic(`monitor VmRSS ${rss} KiB; fds ${readdirSync(`/proc/${d.monitor}/fd`).length}`);
+    const status = readFileSync(`/proc/${d.monitor}/status`, 'utf8');
+    const parts = ['RssAnon', 'RssFile', 'RssShmem'].map((k) => `${k} ${new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1]}`);
+    const ps = execFileSync('ps', ['-o', 'rss=', '-p', String(d.monitor)]).toString().trim();
+    t.diagnostic(`monitor RSS (ps -o rss) ${ps} KiB: ${parts.join(', ')} KiB; ${readdirSync(`/proc/${d.monitor}/fd`).length} fds`);
     assert.ok(rss > 0 && rss < 2048, `monitor RSS ${rss} KiB`);
     assert.equal(statSync(join(dir, 'a.sock')).mode & 0o777, 0o600);
     const client = await connect(join(dir, 'a.sock'));
