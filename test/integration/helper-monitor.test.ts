@@ -385,6 +385,27 @@ describe('helper run detach: the monitor', { timeout: 180_000 }, () => {
     assert.ok(logLines(dir).some((l) => l.startsWith('50 132')), logText(dir));
   });
 
+  it('runs the program under init on the pty, as the foreground process group', async (t) => {
+    const host = ready(t);
+    if (!host) return;
+    const dir = box(host);
+    const extra: ConfigEntry[] = [
+      ['mount', '/dev/pts devpts devpts nosuid,noexec,newinstance,ptmxmode=0666,mode=0620'],
+      ['tty', '1'],
+      ['stdin', '1'],
+      ['init', '1'],
+      ['attach', join(dir, 'a.sock')],
+    ];
+    const d = await detach(host, baseConfig(host, dir, ['/bin/sh', '-c', 'echo pid $$; read x; echo got $x; exit 5'], extra));
+    assertStarted(d);
+    const c = await connect(join(dir, 'a.sock'));
+    c.send(0, 'hello\n');
+    await until('exit', () => c.exits().length === 1);
+    assert.match(c.text(1), /got hello\r\n/);
+    assert.deepEqual(c.exits()[0], { exitCode: 5, signal: 0, restarting: false });
+    assert.ok(logLines(dir).some((l) => l.startsWith('pid 2')), logText(dir));
+  });
+
   it('a signal frame with the stop flag prevents the restart', async (t) => {
     const host = ready(t);
     if (!host) return;
