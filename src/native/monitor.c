@@ -243,7 +243,7 @@ void monitor_signal(int sig, int flags)
 
 static void read_output(int *fd, int stream)
 {
-	static char buf[16384];
+	static char buf[OUTPUT_CHUNK];
 	ssize_t n = read(*fd, buf, sizeof buf);
 
 	if (n > 0) {
@@ -287,12 +287,13 @@ static void loop(void)
 	while (!m.done) {
 		size_t n = 0, hooks, nhooks = 0, clients;
 		int i_out = -1, i_err = -1, i_in = -1, timeout = -1, in = stdin_poll_fd();
+		bool take = attach_output_ready(); /* else the output waits for the attach-fd client */
 		long long now;
 
 		p[n++] = (struct pollfd){ .fd = m.sigfd, .events = POLLIN };
-		if (m.out >= 0)
+		if (m.out >= 0 && take)
 			i_out = (int)n, p[n++] = (struct pollfd){ .fd = m.out, .events = POLLIN };
-		if (m.err >= 0)
+		if (m.err >= 0 && take)
 			i_err = (int)n, p[n++] = (struct pollfd){ .fd = m.err, .events = POLLIN };
 		if (in >= 0)
 			i_in = (int)n, p[n++] = (struct pollfd){ .fd = in, .events = POLLOUT };
@@ -303,6 +304,8 @@ static void loop(void)
 		clients = n;
 		n += attach_pollfds(p + n);
 		now = now_ms();
+		if (m.exited && !take)
+			m.drain_until = now + DRAIN_MS; /* the output is not stuck, the client is slow */
 		if (m.exited)
 			timeout = m.drain_until > now ? (int)(m.drain_until - now) : 0;
 		else if (m.status == ST_RESTARTING)
@@ -395,7 +398,7 @@ static int setup(struct error *err)
 	if (c->attach && attach_listen(c->attach, err) < 0)
 		return -1;
 	if (c->attach_fd >= 0)
-		attach_add(c->attach_fd);
+		attach_add(c->attach_fd, true);
 	return start_instance(err);
 }
 

@@ -9,6 +9,7 @@
 #include "run.h"
 
 #define CLIENTS_MAX 16
+#define OUTPUT_CHUNK 16384 /* the most the monitor reads of the container's output at once */
 
 /* Frame types of the attach protocol (docs/helper-protocol.md). */
 enum {
@@ -57,8 +58,11 @@ unsigned long long proc_start(pid_t pid);
 int state_write(const char *path, int dir_fd, const struct state_record *r, struct error *err);
 
 int attach_listen(const char *path, struct error *err);
-/* Serves fd (made non-blocking and close-on-exec); closes it when there are too many. */
-void attach_add(int fd);
+/* Serves fd (made non-blocking and close-on-exec); closes it when there are too many.
+ * lossless: the attach-fd client, whose output is never dropped. */
+void attach_add(int fd, bool lossless);
+/* false while a lossless client has no room for another read of output */
+bool attach_output_ready(void);
 /* Appends the listener and the clients to p; returns how many. */
 size_t attach_pollfds(struct pollfd *p);
 /* Handles what poll found on the entries attach_pollfds() filled. */

@@ -591,6 +591,56 @@ describe('helper run detach: the monitor', { timeout: 180_000 }, () => {
     assert.deepEqual(pids, ['1'], 'the container sees only itself, never the monitor');
   });
 
+  it('never blocks on a socket client that does not read (its output is dropped); attach-fd loses nothing', async (t) => {
+    const host = ready(t);
+    if (!host) return;
+    const dir = box(host);
+    const script = 'read x; head -c 3000000 /dev/zero | tr "\\0" a; echo; echo done';
+    const d = await detach(host, baseConfig(host, dir, ['/bin/sh', '-c', script], [['stdin', '1'], ['attach', join(dir, 'a.sock')]]), { attachFd: true });
+    assertStarted(d);
+    const slow = await connect(join(dir, 'a.sock'));
+    slow.stream.pause();
+    const fd = d.attach!;
+    fd.stream.pause(); // the caller is slow for a while: the container waits for it
+    fd.send(0, 'go\n');
+    await sleep(300);
+    assert.equal(state(dir).status, 'running');
+    fd.stream.resume();
+    await until('exited while the slow client slept', () => state(dir).status === 'exited', 20_000);
+    slow.stream.resume(); // within the second the monitor gives clients to take what is queued
+    const logged = logText(dir).split('\n').filter(Boolean).map((l) => l.split(' ').slice(3).join(' ')).join('');
+    assert.equal(logged.length, 3_000_000 + 'done'.length);
+    await until('attach-fd closed', () => fd.closed);
+    assert.equal(fd.text(1).length, 3_000_000 + '\ndone\n'.length);
+    assert.ok(fd.text(1).endsWith('a\ndone\n'));
+    await until('slow client closed', () => slow.closed);
+    assert.equal(slow.exits().length, 1, 'the exit frame has room of its own');
+    assert.ok(slow.text(1).length < 3_000_000, `slow client got ${slow.text(1).length} bytes`);
+  });
+
+  it('foreground run: cgroup and init work without detach', async (t) => {
+    const host = ready(t);
+    if (!host) return;
+    if (!requires(t, host.cgroup !== '' && existsSync(host.cgroup), 'no delegated cgroup')) return;
+    const dir = box(host);
+    const base = join(host.cgroup, `it-fg-${process.pid}`);
+    const ctr = join(base, 'ctr');
+    const mon = join(base, 'mon');
+    for (const cg of [base, ctr, mon]) {
+      mkdirSync(cg);
+      cgroups.push(cg);
+      for (const f of ['', 'cgroup.procs', 'cgroup.threads', 'cgroup.subtree_control']) chownSync(join(cg, f), host.uid, host.uid);
+    }
+    const config = baseConfig(host, dir, ['/bin/sh', '-c', 'echo $$; cat /proc/self/cgroup; cat /proc/1/stat'], [['cgroup', ctr], ['init', '1']], false);
+    const result = await runHelperAs(helper!, 'run', config, { uid: host.uid, name: host.user, cgroup: mon });
+    assert.equal(result.status, 0, JSON.stringify(result.messages));
+    assert.equal(eventNamed(result, 'exited')?.status, 0);
+    const lines = result.stdout.trim().split('\n');
+    assert.equal(lines[0], '2');
+    assert.ok(lines.includes('0::/'), lines.join('|'));
+    assert.match(lines.at(-1)!, /^1 \(memfd:tsc-helpe\) /);
+  });
+
   it('rejects the monitor keys without detach', async (t) => {
     const host = ready(t);
     if (!host) return;
