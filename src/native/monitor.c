@@ -423,8 +423,9 @@ static void __attribute__((noreturn)) monitor_main(const struct run_config *c, i
 	}
 	r.pid = m.inst.pid;
 	r.monitor = m.self;
+	/* a caller that has gone meanwhile does not take the container with it */
 	if (write(report_fd, &r, sizeof r) != sizeof r)
-		_exit(2);
+		r.ok = false;
 	close(report_fd);
 	/* the caller's socket goes; fd 3 stays taken, so a stray message goes nowhere */
 	dup2(m.devnull, MSG_FD);
