@@ -1,7 +1,10 @@
 /* The attach protocol's clients: the `attach` socket's connections and the `attach-fd`
  * descriptor. Frames are 1 byte type, 4 bytes length (big-endian), payload. The monitor
- * never blocks on a client: output that does not fit a client's queue (64 KiB) is dropped
- * for that client, a whole frame at a time; an exit frame has room of its own. */
+ * never blocks on a client: output that does not fit a socket client's queue (64 KiB) is
+ * dropped for that client, a whole frame at a time; an exit frame has room of its own.
+ * The attach-fd client (the caller's own, a foreground `tsc run`) loses nothing instead:
+ * while its queue is nearly full the monitor stops reading the container's output
+ * (attach_output_ready()), so the container waits for it as for a terminal. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -19,6 +22,7 @@
 struct client {
 	int fd; /* -1: a free slot */
 	bool eof;     /* the client has shut down its side: output only */
+	bool lossless; /* attach-fd: output waits for it rather than being dropped */
 	unsigned char hdr[5];
 	size_t hlen;  /* header bytes of the current frame read so far */
 	uint32_t left; /* payload bytes of the current frame still to come */
@@ -76,14 +80,14 @@ void attach_unlink(void)
 	listen_path = NULL;
 }
 
-void attach_add(int fd)
+void attach_add(int fd, bool lossless)
 {
 	init_slots();
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	for (size_t i = 0; i < CLIENTS_MAX; i++)
 		if (clients[i].fd < 0) {
-			clients[i] = (struct client){ .fd = fd };
+			clients[i] = (struct client){ .fd = fd, .lossless = lossless };
 			return;
 		}
 	close(fd);
@@ -115,6 +119,14 @@ size_t attach_pollfds(struct pollfd *p)
 					  .events = (short)((input && !cl->eof ? POLLIN : 0) | (cl->len ? POLLOUT : 0)) };
 	}
 	return n;
+}
+
+bool attach_output_ready(void)
+{
+	for (size_t i = 0; i < CLIENTS_MAX; i++)
+		if (clients[i].fd >= 0 && clients[i].lossless && clients[i].len + 2 * (OUTPUT_CHUNK + 5) > QUEUE_MAX)
+			return false;
+	return true;
 }
 
 static void flush(struct client *cl)
@@ -254,7 +266,7 @@ void attach_handle(const struct pollfd *p, size_t n)
 			int fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 			if (fd >= 0)
-				attach_add(fd);
+				attach_add(fd, false);
 			continue;
 		}
 		if (clients[slot_of[i]].fd == p[i].fd)

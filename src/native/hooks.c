@@ -23,7 +23,7 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* In the child: {pid} substituted, standard input /dev/null, output to out (or
+/* In the child: {pid} substituted (for pid > 0), standard input /dev/null, output to out (or
  * /dev/null), ready's write end as ready_fd; never returns. */
 static void __attribute__((noreturn)) exec_hook(char **argv, pid_t pid, int out, int ready, int ready_fd,
 						const sigset_t *mask)
@@ -37,7 +37,7 @@ static void __attribute__((noreturn)) exec_hook(char **argv, pid_t pid, int out,
 		const char *in = argv[n], *at;
 
 		args[n] = buf + used;
-		while ((at = strstr(in, "{pid}")) && used < sizeof buf - 32) {
+		while (pid > 0 && (at = strstr(in, "{pid}")) && used < sizeof buf - 32) {
 			used += (size_t)snprintf(buf + used, sizeof buf - used, "%.*s%d", (int)(at - in), in, pid);
 			in = at + 5;
 		}
@@ -161,13 +161,16 @@ int hooks_run(const struct run_config *c, pid_t pid, const sigset_t *mask, struc
 	return 0;
 }
 
-/* SIGTERM; reaped here if they go within a second, else by whoever inherits them. */
+/* SIGTERM; reaped here if they go within a second, else by whoever inherits them. A hook
+ * the monitor has reaped already has pid -1: its pid may belong to another process now. */
 void hooks_stop(struct run_instance *inst)
 {
 	for (size_t i = 0; i < inst->nbg; i++)
-		kill(inst->bg[i].pid, SIGTERM);
+		if (inst->bg[i].pid > 0)
+			kill(inst->bg[i].pid, SIGTERM);
 	for (size_t i = 0; i < inst->nbg; i++) {
-		for (int tries = 0; tries < 100 && waitpid(inst->bg[i].pid, NULL, WNOHANG) == 0; tries++)
+		for (int tries = 0; tries < 100 && inst->bg[i].pid > 0 && waitpid(inst->bg[i].pid, NULL, WNOHANG) == 0;
+		     tries++)
 			poll(NULL, 0, 10);
 		close_fdp(&inst->bg[i].out);
 	}

@@ -39,8 +39,7 @@ static struct {
 	sigset_t mask; /* the program's */
 	int sigfd, cgroup_fd, devnull, state_dir;
 	struct run_instance inst;
-	int out, err, in; /* the container's output being read; its stdin (a pipe or the master) */
-	bool stdin_closing;
+	int out, err; /* the container's output being read */
 	bool exited;	  /* pid 1 has ended; its output is being drained */
 	bool done;
 	enum status status;
@@ -52,10 +51,7 @@ static struct {
 	char boot_id[40];
 	pid_t self;
 	unsigned long long pid_start, self_start;
-} m = { .sigfd = -1, .cgroup_fd = -1, .devnull = -1, .state_dir = -1, .out = -1, .err = -1, .in = -1 };
-
-static char stdin_buf[65536];
-static size_t stdin_len;
+} m = { .sigfd = -1, .cgroup_fd = -1, .devnull = -1, .state_dir = -1, .out = -1, .err = -1 };
 
 static long long now_ms(void)
 {
@@ -65,68 +61,17 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Field 22 of /proc/PID/stat: the start time in clock ticks. */
-static unsigned long long proc_start(pid_t pid)
-{
-	char path[32], text[1024], *p;
-	unsigned long long v = 0;
-
-	snprintf(path, sizeof path, "/proc/%d/stat", pid);
-	if (read_file(path, text, sizeof text, &(struct error){ 0 }) < 0 || !(p = strrchr(text, ')')))
-		return 0;
-	for (int field = 2; field < 22 && p; field++)
-		p = strchr(p + 1, ' ');
-	if (p)
-		sscanf(p + 1, "%llu", &v);
-	return v;
-}
-
-/* ---- the state file ---- */
-
-static void json_escape(char *out, size_t size, const char *in)
-{
-	size_t n = 0;
-
-	for (; *in && n + 7 < size; in++) {
-		unsigned char ch = (unsigned char)*in;
-
-		if (ch == '"' || ch == '\\')
-			n += (size_t)snprintf(out + n, size - n, "\\%c", ch);
-		else if (ch < 0x20)
-			n += (size_t)snprintf(out + n, size - n, "\\u%04x", ch);
-		else
-			out[n++] = (char)ch;
-	}
-	out[n] = '\0';
-}
-
-/* Temp file in the same directory, fsync, rename, fsync the directory. */
 static int write_state(struct error *err)
 {
-	static char text[4096], error[2048], tmp[4096 + 8];
 	bool live = m.status == ST_RUNNING;
-	cleanup_fd int fd = -1;
-	int n;
+	struct state_record r = {
+		.status = status_names[m.status], .pid = live ? m.inst.pid : 0, .pid_start = live ? m.pid_start : 0,
+		.monitor = m.self, .monitor_start = m.self_start, .boot_id = m.boot_id, .started_at = m.started_at,
+		.finished_at = m.finished_at, .exit_code = m.exit_code, .signal = m.signal, .restarts = m.restarts,
+		.stop = m.stop, .error = m.error,
+	};
 
-	json_escape(error, sizeof error, m.error);
-	n = snprintf(text, sizeof text,
-		     "{\"status\":\"%s\",\"pid\":%d,\"pidStart\":%llu,\"monitorPid\":%d,\"monitorStart\":%llu,"
-		     "\"bootId\":\"%s\",\"startedAt\":\"%s\",\"finishedAt\":\"%s\",\"exitCode\":%d,\"signal\":%d,"
-		     "\"restartCount\":%u,\"stopRequested\":%s,\"error\":\"%s\"}\n",
-		     status_names[m.status], live ? m.inst.pid : 0, live ? m.pid_start : 0, m.self, m.self_start,
-		     m.boot_id, m.started_at, m.finished_at, m.exit_code, m.signal, m.restarts,
-		     m.stop ? "true" : "false", error);
-	snprintf(tmp, sizeof tmp, "%s.tmp", m.c->state);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return error_set(err, errno, "state", tmp, "cannot write the state file %s", tmp);
-	if (write(fd, text, (size_t)n) != n || fsync(fd) < 0)
-		return error_set(err, errno, "state", tmp, "cannot write the state file %s", tmp);
-	if (rename(tmp, m.c->state) < 0)
-		return error_set(err, errno, "state", m.c->state, "cannot rename the state file to %s", m.c->state);
-	if (m.state_dir >= 0)
-		fsync(m.state_dir);
-	return 0;
+	return state_write(m.c->state, m.state_dir, &r, err);
 }
 
 static void set_status(enum status status)
@@ -139,13 +84,10 @@ static void set_status(enum status status)
 
 static void close_io(void)
 {
-	if (m.in >= 0 && m.in != m.out)
-		close(m.in);
+	stdin_set(-1, false);
 	close_fdp(&m.out);
 	close_fdp(&m.err);
-	m.in = m.out = m.err = -1;
-	stdin_len = 0;
-	m.stdin_closing = false;
+	m.out = m.err = -1;
 }
 
 static int nonblock(int fd)
@@ -158,7 +100,7 @@ static int start_instance(struct error *err)
 	const struct run_config *c = m.c;
 	cleanup_fd int out_w = -1, err_w = -1, in_r = -1;
 	struct run_io io = { -1, -1, -1 };
-	int fds[2];
+	int fds[2], in = -1;
 
 	if (c->tty != 1) {
 		if (pipe2(fds, O_CLOEXEC) < 0)
@@ -170,21 +112,23 @@ static int start_instance(struct error *err)
 		if (c->stdin_open == 1) {
 			if (pipe2(fds, O_CLOEXEC) < 0)
 				return error_set(err, errno, "pipe2", "", "cannot create the container's stdin");
-			in_r = fds[0], m.in = fds[1];
+			in_r = fds[0], in = fds[1];
 		}
 		io = (struct run_io){ in_r >= 0 ? in_r : m.devnull, out_w, err_w };
 	}
 	if (run_start(c, &io, &m.mask, m.cgroup_fd, &m.inst, err) < 0) {
+		close_fdp(&in);
 		close_io();
 		return -1;
 	}
 	if (c->tty == 1) {
 		m.out = m.inst.master;
 		m.inst.master = -1;
-		if (c->stdin_open == 1)
-			m.in = m.out;
+		if (c->stdin_open == 1 && (in = fcntl(m.out, F_DUPFD_CLOEXEC, 3)) < 0)
+			return error_set(err, errno, "fcntl", "", "cannot duplicate the pty's master");
 	}
-	if (nonblock(m.out) < 0 || nonblock(m.err) < 0 || nonblock(m.in) < 0)
+	stdin_set(in, c->tty != 1);
+	if (nonblock(m.out) < 0 || nonblock(m.err) < 0 || nonblock(in) < 0)
 		return error_set(err, errno, "fcntl", "", "cannot make the container's streams non-blocking");
 	m.exited = false;
 	m.started_ms = now_ms();
@@ -255,6 +199,9 @@ static void reap(void)
 	int status;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (size_t j = 0; j < m.inst.nbg; j++)
+			if (m.inst.bg[j].pid == pid)
+				m.inst.bg[j].pid = -1;
 		if (pid != m.inst.pid)
 			continue; /* a hook or an exit command */
 		m.inst.pid = -1;
@@ -267,54 +214,6 @@ static void reap(void)
 }
 
 /* ---- what the clients ask ---- */
-
-static void flush_stdin(void)
-{
-	ssize_t n;
-
-	while (m.in >= 0 && stdin_len > 0) {
-		n = write(m.in, stdin_buf, stdin_len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return;
-		if (n <= 0) { /* nobody reads it any more */
-			stdin_len = 0;
-			break;
-		}
-		memmove(stdin_buf, stdin_buf + n, stdin_len - (size_t)n);
-		stdin_len -= (size_t)n;
-	}
-	if (m.stdin_closing && stdin_len == 0 && m.in >= 0) {
-		close(m.in);
-		m.in = -1;
-		m.stdin_closing = false;
-	}
-}
-
-void monitor_stdin(const char *data, size_t len)
-{
-	if (m.in < 0 || m.stdin_closing)
-		return;
-	if (len > sizeof stdin_buf - stdin_len)
-		len = sizeof stdin_buf - stdin_len;
-	memcpy(stdin_buf + stdin_len, data, len);
-	stdin_len += len;
-	flush_stdin();
-}
-
-bool monitor_stdin_ready(void)
-{
-	return stdin_len + 4096 <= sizeof stdin_buf;
-}
-
-void monitor_stdin_close(void)
-{
-	if (m.c->tty == 1 || m.in < 0)
-		return; /* a pty has no end of file to give; ^D is the program's business */
-	m.stdin_closing = true;
-	flush_stdin();
-}
 
 void monitor_resize(unsigned short rows, unsigned short cols)
 {
@@ -344,15 +243,13 @@ void monitor_signal(int sig, int flags)
 
 static void read_output(int *fd, int stream)
 {
-	static char buf[16384];
+	static char buf[OUTPUT_CHUNK];
 	ssize_t n = read(*fd, buf, sizeof buf);
 
 	if (n > 0) {
 		logfile_write(stream, buf, (size_t)n);
 		attach_frame(stream, buf, (size_t)n);
 	} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) { /* EIO: the pty's last slave closed */
-		if (*fd == m.in)
-			m.in = -1;
 		close_fdp(fd);
 		*fd = -1;
 	}
@@ -389,16 +286,17 @@ static void loop(void)
 
 	while (!m.done) {
 		size_t n = 0, hooks, nhooks = 0, clients;
-		int i_out = -1, i_err = -1, i_in = -1, timeout = -1;
+		int i_out = -1, i_err = -1, i_in = -1, timeout = -1, in = stdin_poll_fd();
+		bool take = attach_output_ready(); /* else the output waits for the attach-fd client */
 		long long now;
 
 		p[n++] = (struct pollfd){ .fd = m.sigfd, .events = POLLIN };
-		if (m.out >= 0)
+		if (m.out >= 0 && take)
 			i_out = (int)n, p[n++] = (struct pollfd){ .fd = m.out, .events = POLLIN };
-		if (m.err >= 0)
+		if (m.err >= 0 && take)
 			i_err = (int)n, p[n++] = (struct pollfd){ .fd = m.err, .events = POLLIN };
-		if (m.in >= 0 && stdin_len > 0)
-			i_in = (int)n, p[n++] = (struct pollfd){ .fd = m.in, .events = POLLOUT };
+		if (in >= 0)
+			i_in = (int)n, p[n++] = (struct pollfd){ .fd = in, .events = POLLOUT };
 		hooks = n;
 		for (size_t j = 0; j < m.inst.nbg; j++)
 			if (m.inst.bg[j].out >= 0)
@@ -406,6 +304,8 @@ static void loop(void)
 		clients = n;
 		n += attach_pollfds(p + n);
 		now = now_ms();
+		if (m.exited && !take)
+			m.drain_until = now + DRAIN_MS; /* the output is not stuck, the client is slow */
 		if (m.exited)
 			timeout = m.drain_until > now ? (int)(m.drain_until - now) : 0;
 		else if (m.status == ST_RESTARTING)
@@ -418,11 +318,8 @@ static void loop(void)
 			read_output(&m.out, 1);
 		if (i_err >= 0 && p[i_err].revents && m.err == p[i_err].fd)
 			read_output(&m.err, 2);
-		if (i_in >= 0 && p[i_in].revents && m.in == p[i_in].fd) {
-			if (p[i_in].revents & (POLLERR | POLLHUP))
-				stdin_len = 0; /* nobody reads it any more */
-			flush_stdin();
-		}
+		if (i_in >= 0 && p[i_in].revents)
+			stdin_flush((p[i_in].revents & (POLLERR | POLLHUP)) != 0);
 		drain_hooks(p + hooks, nhooks);
 		attach_handle(p + clients, n - clients);
 		now = now_ms();
@@ -501,7 +398,7 @@ static int setup(struct error *err)
 	if (c->attach && attach_listen(c->attach, err) < 0)
 		return -1;
 	if (c->attach_fd >= 0)
-		attach_add(c->attach_fd);
+		attach_add(c->attach_fd, true);
 	return start_instance(err);
 }
 
@@ -526,8 +423,9 @@ static void __attribute__((noreturn)) monitor_main(const struct run_config *c, i
 	}
 	r.pid = m.inst.pid;
 	r.monitor = m.self;
+	/* a caller that has gone meanwhile does not take the container with it */
 	if (write(report_fd, &r, sizeof r) != sizeof r)
-		_exit(2);
+		r.ok = false;
 	close(report_fd);
 	/* the caller's socket goes; fd 3 stays taken, so a stray message goes nowhere */
 	dup2(m.devnull, MSG_FD);

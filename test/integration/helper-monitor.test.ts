@@ -6,7 +6,7 @@
  * descriptors the container and the monitor hold.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, existsSync, lchownSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, readdirSync, rmdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -272,7 +272,10 @@ describe('helper run detach: the monitor', { timeout: 180_000 }, () => {
     assert.equal(statField(d.monitor, 7), '0', 'the monitor has no controlling terminal');
     for (const fd of ['0', '1', '2', '3']) assert.equal(readlinkSync(`/proc/${d.monitor}/fd/${fd}`), '/dev/null', `monitor fd ${fd}`);
     const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${d.monitor}/status`, 'utf8'))?.[1]);
-    t.diagnostic(`monitor VmRSS ${rss} KiB; fds ${readdirSync(`/proc/${d.monitor}/fd`).length}`);
+    const status = readFileSync(`/proc/${d.monitor}/status`, 'utf8');
+    const parts = ['RssAnon', 'RssFile', 'RssShmem'].map((k) => `${k} ${new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1]}`);
+    const ps = execFileSync('ps', ['-o', 'rss=', '-p', String(d.monitor)]).toString().trim();
+    t.diagnostic(`monitor RSS (ps -o rss) ${ps} KiB: ${parts.join(', ')} KiB; ${readdirSync(`/proc/${d.monitor}/fd`).length} fds`);
     assert.ok(rss > 0 && rss < 2048, `monitor RSS ${rss} KiB`);
     assert.equal(statSync(join(dir, 'a.sock')).mode & 0o777, 0o600);
     const client = await connect(join(dir, 'a.sock'));
@@ -380,6 +383,27 @@ describe('helper run detach: the monitor', { timeout: 180_000 }, () => {
     assert.equal(c.text(2), '');
     assert.deepEqual(logLines(dir, 'stderr'), []);
     assert.ok(logLines(dir).some((l) => l.startsWith('50 132')), logText(dir));
+  });
+
+  it('runs the program under init on the pty, as the foreground process group', async (t) => {
+    const host = ready(t);
+    if (!host) return;
+    const dir = box(host);
+    const extra: ConfigEntry[] = [
+      ['mount', '/dev/pts devpts devpts nosuid,noexec,newinstance,ptmxmode=0666,mode=0620'],
+      ['tty', '1'],
+      ['stdin', '1'],
+      ['init', '1'],
+      ['attach', join(dir, 'a.sock')],
+    ];
+    const d = await detach(host, baseConfig(host, dir, ['/bin/sh', '-c', 'echo pid $$; read x; echo got $x; exit 5'], extra));
+    assertStarted(d);
+    const c = await connect(join(dir, 'a.sock'));
+    c.send(0, 'hello\n');
+    await until('exit', () => c.exits().length === 1);
+    assert.match(c.text(1), /got hello\r\n/);
+    assert.deepEqual(c.exits()[0], { exitCode: 5, signal: 0, restarting: false });
+    assert.ok(logLines(dir).some((l) => l.startsWith('pid 2')), logText(dir));
   });
 
   it('a signal frame with the stop flag prevents the restart', async (t) => {
@@ -565,6 +589,56 @@ describe('helper run detach: the monitor', { timeout: 180_000 }, () => {
     assert.deepEqual(lines.slice(0, 4), ['0', '1', '2', 'end']);
     const pids = lines.slice(4).filter((l) => /^\d+$/.test(l));
     assert.deepEqual(pids, ['1'], 'the container sees only itself, never the monitor');
+  });
+
+  it('never blocks on a socket client that does not read (its output is dropped); attach-fd loses nothing', async (t) => {
+    const host = ready(t);
+    if (!host) return;
+    const dir = box(host);
+    const script = 'read x; head -c 3000000 /dev/zero | tr "\\0" a; echo; echo done';
+    const d = await detach(host, baseConfig(host, dir, ['/bin/sh', '-c', script], [['stdin', '1'], ['attach', join(dir, 'a.sock')]]), { attachFd: true });
+    assertStarted(d);
+    const slow = await connect(join(dir, 'a.sock'));
+    slow.stream.pause();
+    const fd = d.attach!;
+    fd.stream.pause(); // the caller is slow for a while: the container waits for it
+    fd.send(0, 'go\n');
+    await sleep(300);
+    assert.equal(state(dir).status, 'running');
+    fd.stream.resume();
+    await until('exited while the slow client slept', () => state(dir).status === 'exited', 20_000);
+    slow.stream.resume(); // within the second the monitor gives clients to take what is queued
+    const logged = logText(dir).split('\n').filter(Boolean).map((l) => l.split(' ').slice(3).join(' ')).join('');
+    assert.equal(logged.length, 3_000_000 + 'done'.length);
+    await until('attach-fd closed', () => fd.closed);
+    assert.equal(fd.text(1).length, 3_000_000 + '\ndone\n'.length);
+    assert.ok(fd.text(1).endsWith('a\ndone\n'));
+    await until('slow client closed', () => slow.closed);
+    assert.equal(slow.exits().length, 1, 'the exit frame has room of its own');
+    assert.ok(slow.text(1).length < 3_000_000, `slow client got ${slow.text(1).length} bytes`);
+  });
+
+  it('foreground run: cgroup and init work without detach', async (t) => {
+    const host = ready(t);
+    if (!host) return;
+    if (!requires(t, host.cgroup !== '' && existsSync(host.cgroup), 'no delegated cgroup')) return;
+    const dir = box(host);
+    const base = join(host.cgroup, `it-fg-${process.pid}`);
+    const ctr = join(base, 'ctr');
+    const mon = join(base, 'mon');
+    for (const cg of [base, ctr, mon]) {
+      mkdirSync(cg);
+      cgroups.push(cg);
+      for (const f of ['', 'cgroup.procs', 'cgroup.threads', 'cgroup.subtree_control']) chownSync(join(cg, f), host.uid, host.uid);
+    }
+    const config = baseConfig(host, dir, ['/bin/sh', '-c', 'echo $$; cat /proc/self/cgroup; cat /proc/1/stat'], [['cgroup', ctr], ['init', '1']], false);
+    const result = await runHelperAs(helper!, 'run', config, { uid: host.uid, name: host.user, cgroup: mon });
+    assert.equal(result.status, 0, JSON.stringify(result.messages));
+    assert.equal(eventNamed(result, 'exited')?.status, 0);
+    const lines = result.stdout.trim().split('\n');
+    assert.equal(lines[0], '2');
+    assert.ok(lines.includes('0::/'), lines.join('|'));
+    assert.match(lines.at(-1)!, /^1 \(memfd:tsc-helpe\) /);
   });
 
   it('rejects the monitor keys without detach', async (t) => {
