@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import type { EngineContext } from '../context.ts';
 import { TscError } from '../errors.ts';
 import type { Spec } from '../runtime/spec/types.ts';
-import { HelperFailure, startHelper, type ConfigEntry } from '../sys/helper.ts';
+import { encodeArgv, HelperFailure, startHelper, type ConfigEntry } from '../sys/helper.ts';
 import { idMapConfig } from '../sys/idmaps.ts';
 import { INTERNAL_ARG, selfArgv } from '../sys/self.ts';
 import { setRowState, type ContainerRow } from './records.ts';
@@ -145,7 +145,7 @@ function monitorConfig(ctx: EngineContext, row: ContainerRow, dir: string, socke
   if (c.cgroup) config.push(['cgroup', c.cgroup]);
   if (c.init) config.push(['init', '1']);
   if (c.autoRemove && !options.callerRemoves) {
-    for (const arg of [...selfArgv(), INTERNAL_ARG, 'cleanup', row.id, ctx.paths.storageRoot, ctx.paths.runtimeDir]) config.push(['exit-cmd', arg]);
+    config.push(['exit-cmd', encodeArgv([...selfArgv(), INTERNAL_ARG, 'cleanup', row.id, ctx.paths.storageRoot, ctx.paths.runtimeDir])]);
   }
   return config;
 }

@@ -51,6 +51,15 @@ export function encodeConfig(entries: readonly ConfigEntry[]): string {
   return text;
 }
 
+/**
+ * An argument vector as one configuration value (`hook`, `exit-cmd`): arguments joined by
+ * single spaces, a space inside one written `\s` and a backslash `\\`.
+ */
+export function encodeArgv(argv: readonly string[]): string {
+  if (argv.length === 0 || argv.some((a) => a === '')) throw new TscError('internal', 'an argument vector for the helper has an empty argument');
+  return argv.map((a) => a.replaceAll('\\', '\\\\').replaceAll(' ', '\\s')).join(' ');
+}
+
 /** Turns one line of helper output into a message; throws on anything malformed. */
 export function decodeMessage(line: string): HelperMessage {
   let value: unknown;

@@ -29,3 +29,13 @@ describe('decodeMessage', () => {
     it(`rejects ${line}`, () => assert.throws(() => decodeMessage(line), (e: unknown) => e instanceof TscError && e.code === 'helper'));
   }
 });
+
+describe('encodeArgv', () => {
+  it('joins by single spaces, escaping spaces and backslashes inside arguments', async () => {
+    const { encodeArgv } = await import('../../../src/engine/sys/helper.ts');
+    assert.equal(encodeArgv(['/usr/bin/pasta', '-t', '8080:80', '{pid}']), '/usr/bin/pasta -t 8080:80 {pid}');
+    assert.equal(encodeArgv(['/a b/c', 'x\\y', 'z\\s']), '/a\\sb/c x\\\\y z\\\\s');
+    assert.throws(() => encodeArgv(['/bin/x', '']), /empty argument/);
+    assert.throws(() => encodeArgv([]), /empty argument/);
+  });
+});
