@@ -170,6 +170,8 @@ export function terminalIo(options: { tty: boolean; interactive: boolean; detach
     io,
     restore: () => {
       if (raw) stdin.setRawMode(false);
+      // stdin was read for the container: let go of it, or tsc would wait on it forever
+      if (options.interactive) stdin.destroy();
       for (const [signal, handler] of handlers) process.off(signal, handler);
     },
   };

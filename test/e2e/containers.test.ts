@@ -7,13 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, before, describe, it, type TestContext } from 'node:test';
-import { requires, requiresTestHost, testHost, type TestHost } from '../lib/env.ts';
-import { busyboxLayout, requiresRegistry, skopeoPush, uniqueRepository } from '../lib/registry-fixtures.ts';
-import { DIST_TSC, staged } from '../lib/stage.ts';
+import { after, describe, it, type TestContext } from 'node:test';
+import { requires, requiresTestHost, type TestHost } from '../lib/env.ts';
+import { requiresRegistry, uniqueRepository } from '../lib/registry-fixtures.ts';
+import { DIST_TSC, ROOT, staged } from '../lib/stage.ts';
 import { asUserArgv, runAs, userEnv } from '../lib/users.ts';
 
 const tsc = staged(DIST_TSC);
@@ -37,11 +37,11 @@ async function setup(t: TestContext): Promise<TestHost | undefined> {
   if (!ready) {
     const registry = await requiresRegistry(t);
     if (!registry) return undefined;
-    const layout = busyboxLayout(t);
-    const repo = uniqueRepository('ctr');
-    skopeoPush(layout, registry, repo);
-    image = `${registry}/${repo}:latest`;
+    // busybox with every applet linked (sleep, top, tr...), as the quickstart's image
+    image = `${registry}/${uniqueRepository('ctr')}:latest`;
+    execFileSync(process.execPath, [join(ROOT, 'scripts', 'demo-image.ts'), image], { stdio: 'ignore' });
     chownSync(scratch, host.uid, host.uid);
+    chmodSync(scratch, 0o755);
     const pulled = await tscAs(host, ['pull', '-q', image]);
     assert.equal(pulled.status, 0, pulled.stderr);
     ready = true;
@@ -72,10 +72,6 @@ async function inspect(host: TestHost, name: string): Promise<Inspected> {
   assert.equal(r.status, 0, r.stderr);
   return (JSON.parse(r.stdout) as Inspected[])[0]!;
 }
-
-before(() => {
-  if (testHost) mkdirSync(store, { recursive: true });
-});
 
 describe('containers (rootless, kept)', { timeout: 180_000 }, () => {
   it('-d, logs, exec, ps, inspect, stop, rm', async (t) => {
@@ -238,10 +234,10 @@ describe('containers (rootless, kept)', { timeout: 180_000 }, () => {
   it('foreground: exit codes, stdin with -i, --rm, and start -a', async (t) => {
     const host = await setup(t);
     if (!host) return;
-    const piped = await tscAs(host, ['run', '--rm', '-i', image, 'sh', '-c', 'tr a-z A-Z; exit 4'], { input: 'hello\n' });
+    const piped = await tscAs(host, ['run', '--rm', '--name', 'fg-rm', '-i', image, 'sh', '-c', 'tr a-z A-Z; exit 4'], { input: 'hello\n' });
     assert.equal(piped.status, 4, piped.stderr);
     assert.equal(piped.stdout, 'HELLO\n');
-    assert.equal((await tscAs(host, ['ps', '-a', '-q'])).stdout, '', '--rm removed it');
+    assert.equal((await tscAs(host, ['ps', '-a', '-q', '--filter', 'name=^fg-rm$'])).stdout, '', '--rm removed it');
     const kept = await tscAs(host, ['run', '--name', 'kept', image, 'sh', '-c', 'echo once']);
     assert.equal(kept.stdout, 'once\n');
     const again = await tscAs(host, ['start', '-a', 'kept']);
@@ -263,7 +259,7 @@ describe('containers (rootless, kept)', { timeout: 180_000 }, () => {
     t.after(() => spawnSync('tmux', ['kill-session', '-t', session]));
     const screen = () => execFileSync('tmux', ['capture-pane', '-p', '-t', session]).toString();
     const keys = (...k: string[]) => execFileSync('tmux', ['send-keys', '-t', session, ...k]);
-    await until('a prompt', () => /# $/m.test(screen()));
+    await until('a prompt', () => /# ?$/m.test(screen()));
     keys('stty size; tty; echo $TERM', 'Enter');
     await until('the answers', () => /^30 100$/m.test(screen()));
     assert.match(screen(), /^\/dev\/pts\/0$/m);

@@ -133,8 +133,10 @@ export async function createContainer(ctx: EngineContext, options: CreateOptions
       id,
       image: imageConfig,
       rootfs: join(dir, 'rootfs'),
-      idMaps: maps ? { uid: maps.uidMap, gid: maps.gidMap } : undefined,
-      rootless: maps !== undefined,
+      // root's containers get a user namespace too (every id mapped to itself), so they
+      // are shaped like rootless ones: device nodes bound, rlimits within root's own
+      idMaps: maps ? { uid: maps.uidMap, gid: maps.gidMap } : { uid: [IDENTITY], gid: [IDENTITY] },
+      rootless: true,
       options: specOptions,
       volumeSources,
       passwd: imageFile(lowers, 'etc/passwd'),
@@ -178,6 +180,8 @@ export async function createContainer(ctx: EngineContext, options: CreateOptions
     throw error;
   }
 }
+
+const IDENTITY = { inside: 0, outside: 0, count: 4294967295 };
 
 /** For ImageConfig users elsewhere (inspect). */
 export type { ImageConfig };

@@ -49,9 +49,13 @@ export function containerDir(storageRoot: string, id: string): string {
   return join(storageRoot, 'containers', id);
 }
 
-/** Where the monitor's attach socket lives (short enough for sun_path). */
+/**
+ * Where the monitor's attach socket lives. A socket's path has at most 107 bytes, so the
+ * directory is named by the first 16 hex digits of the id (64 random bits: two containers
+ * sharing them is not a practical concern).
+ */
 export function attachSocketPath(runtimeDir: string, id: string): string {
-  return join(runtimeDir, 'ctr', id, 'attach');
+  return join(runtimeDir, 'ctr', id.slice(0, 16), 'attach');
 }
 
 export function readMonitorState(dir: string): MonitorState | undefined {
