@@ -18,6 +18,10 @@ import type { SearchOptions, SearchResult } from './images/search.ts';
 import type { CheckOptions, CheckReport } from './images/check.ts';
 import type { LoginOptions } from './auth/login.ts';
 import type { RunOptions } from './containers/run.ts';
+import type { LogRequest } from './containers/log-options.ts';
+import type { LogOutput, LogReadReport } from './containers/logs.ts';
+import { TscError } from './errors.ts';
+import { log } from './log.ts';
 import type { RemoveReport } from './images/remove.ts';
 import type { SaveOptions, SaveResult } from './images/save.ts';
 import type { LoadOptions, LoadResult } from './images/load.ts';
@@ -167,4 +171,36 @@ export type { RunOptions } from './containers/run.ts';
 export async function runContainer(options: RunOptions): Promise<number> {
   const { runContainer: run } = await import('./containers/run.ts');
   return withContext((ctx) => run(ctx, options));
+}
+
+export type { LogRequest } from './containers/log-options.ts';
+export type { LogFiles, LogFollow, LogOptions, LogOutput, LogReadReport } from './containers/logs.ts';
+
+/** Where a container's log is, and whether it may still grow. */
+export interface ContainerLogFiles {
+  /** the file the monitor appends to (LOG) */
+  current: string;
+  /** the previous file, after rotation (LOG.1) */
+  rotated: string;
+  /** true while the container (or its monitor) may still write to the log */
+  isRunning: () => boolean;
+}
+
+/** Resolves a container name or id to its log files. */
+export async function containerLogFiles(_ref: string): Promise<ContainerLogFiles> {
+  throw new TscError('unsupported', 'containers are not available yet');
+}
+
+/**
+ * `docker logs`: writes the container's output to `out` (its stdout lines to out.stdout,
+ * its stderr lines to out.stderr); with `follow`, until the container stops or `signal` aborts.
+ * The flag values are checked before the container is looked up.
+ */
+export async function readContainerLogs(ref: string, request: LogRequest, out: LogOutput, signal?: AbortSignal): Promise<LogReadReport> {
+  const [{ parseLogRequest }, { readLogs }] = await Promise.all([import('./containers/log-options.ts'), import('./containers/logs.ts')]);
+  const options = parseLogRequest(request);
+  const files = await containerLogFiles(ref);
+  const report = await readLogs(files, options, out, { isRunning: files.isRunning, signal });
+  if (report.malformed > 0) log.warn(`skipped ${report.malformed} malformed line(s) in the log of ${ref} (${files.current})`);
+  return report;
 }
