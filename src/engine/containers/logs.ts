@@ -175,11 +175,12 @@ class LogReader {
         await this.advance();
         if (!this.current) return;
       }
-      await this.drainCurrent();
+      // LOG is looked at before the read: if it was renamed by then, the writer had
+      // finished with the old file, so this one read reaches its true end
       const now = await statId(this.files.current);
+      await this.drainCurrent();
       // missing: renamed, and the writer has not created the new file yet
       if (!now || sameFile(now, this.current)) return;
-      await this.drainCurrent();
       this.finish(this.current);
       this.current = undefined;
     }
