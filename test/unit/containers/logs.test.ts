@@ -266,7 +266,9 @@ describe('readLogs --follow', { timeout: 10_000 }, () => {
     const line = (time: bigint, text: string) => formatLogLine({ time, stream: 'stdout', partial: false, content: Buffer.from(text) });
     writeFileSync(files.current, Buffer.concat([line(now - minute, 'a'), line(now + 10n * minute, 'late')]));
     const { out, seen } = capture();
-    await readLogs(files, { follow: true, until: new Date(Date.now() + 5 * 60_000) }, out, { isRunning: () => true, intervalMs: 1 });
+    const safety = AbortSignal.timeout(3000);
+    await readLogs(files, { follow: true, until: new Date(Date.now() + 5 * 60_000) }, out, { isRunning: () => true, intervalMs: 1, signal: safety });
+    assert.equal(safety.aborted, false, 'the line after --until should end following');
     assert.equal(seen.stdout, 'a\n');
   });
 
