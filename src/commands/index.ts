@@ -4,6 +4,7 @@
  * docker spellings (`tsc pull`, `tsc images`, `tsc rmi`) are aliases declared by each command.
  */
 import ContainerRun from './container/run.ts';
+import ContainerLogs from './container/logs.ts';
 import ContainerExec from './container/exec.ts';
 import ContainerTop from './container/top.ts';
 import ContainerPort from './container/port.ts';
@@ -46,6 +47,7 @@ import Version from './version.ts';
 
 export const commands = {
   'container:run': ContainerRun,
+  'container:logs': ContainerLogs,
   'container:exec': ContainerExec,
   'container:top': ContainerTop,
   'container:port': ContainerPort,

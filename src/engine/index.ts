@@ -25,6 +25,9 @@ import type { InspectResult as ContainerInspectResult } from './containers/inspe
 import type { ExecOptions } from './containers/exec.ts';
 import type { TopResult } from './containers/top.ts';
 import type { PortBinding } from './containers/records.ts';
+import type { LogRequest } from './containers/log-options.ts';
+import type { LogOutput, LogReadReport } from './containers/logs.ts';
+import { log } from './log.ts';
 import type { RemoveReport } from './images/remove.ts';
 import type { SaveOptions, SaveResult } from './images/save.ts';
 import type { LoadOptions, LoadResult } from './images/load.ts';
@@ -365,4 +368,52 @@ export async function removeVolumes(names: readonly string[], options: { force?:
 export async function pruneVolumes(options: VolumePruneOptions = {}): Promise<VolumePruneResult> {
   const { pruneVolumes: prune } = await import('./volumes/prune.ts');
   return withContext((ctx) => prune(ctx, options));
+}
+
+export type { LogRequest } from './containers/log-options.ts';
+export type { LogFiles, LogFollow, LogOptions, LogOutput, LogReadReport } from './containers/logs.ts';
+
+/** Where a container's log is, and whether it may still grow. */
+export interface ContainerLogFiles {
+  /** the file the monitor appends to (LOG) */
+  current: string;
+  /** the previous file, after rotation (LOG.1) */
+  rotated: string;
+  /** true while the container (or its monitor) may still write to the log */
+  isRunning: () => boolean;
+}
+
+/** Resolves a container name or id to its log files. */
+export async function containerLogFiles(ref: string): Promise<ContainerLogFiles> {
+  const [{ requireContainer }, { containerDir, liveState }, { join }] = await Promise.all([
+    import('./containers/records.ts'), import('./containers/state.ts'), import('node:path'),
+  ]);
+  return withContext(async (ctx) => {
+    const store = await ctx.store();
+    const row = requireContainer(store.db, ref);
+    const dir = containerDir(store.root, row.id);
+    return {
+      current: join(dir, 'ctr.log'),
+      rotated: join(dir, 'ctr.log.1'),
+      // the monitor's state file alone tells (it writes its last log bytes before the exit)
+      isRunning: () => {
+        const live = liveState({ ...row, state: 'started' }, store.root);
+        return live.running || live.status === 'restarting';
+      },
+    };
+  });
+}
+
+/**
+ * `docker logs`: writes the container's output to `out` (its stdout lines to out.stdout,
+ * its stderr lines to out.stderr); with `follow`, until the container stops or `signal` aborts.
+ * The flag values are checked before the container is looked up.
+ */
+export async function readContainerLogs(ref: string, request: LogRequest, out: LogOutput, signal?: AbortSignal): Promise<LogReadReport> {
+  const [{ parseLogRequest }, { readLogs }] = await Promise.all([import('./containers/log-options.ts'), import('./containers/logs.ts')]);
+  const options = parseLogRequest(request);
+  const files = await containerLogFiles(ref);
+  const report = await readLogs(files, options, out, { isRunning: files.isRunning, signal });
+  if (report.malformed > 0) log.warn(`skipped ${report.malformed} malformed line(s) in the log of ${ref} (${files.current})`);
+  return report;
 }
