@@ -85,7 +85,7 @@ export function parsePublish(value: string): PortRequest[] {
   if (!(PROTOCOLS as readonly string[]).includes(protoText)) throw invalid(FLAG, value, `unknown protocol "${protoText}"`, 'use tcp, udp or sctp');
   const protocol = protoText as Protocol;
   const { ip, host, container } = splitAddress(value, hasProto ? value.slice(0, slash) : value);
-  if (ip !== '' && isIP(ip) === 0) throw invalid(FLAG, value, `"${ip}" is not an IP address`);
+  if (ip !== '' && (isIP(ip) === 0 || ip.includes('%'))) throw invalid(FLAG, value, `"${ip}" is not an IP address`);
   if (container === '') throw invalid(FLAG, value, 'the container port is missing');
   const [cFrom, cTo] = parseRange(value, container, 'container port');
   const count = cTo - cFrom + 1;
