@@ -13,14 +13,27 @@
  * - `-T none -U none`: without them pasta forwards ports bound on the host's loopback
  *   into the container's loopback (`auto`); tsc never does that silently.
  * - `--no-map-gw`: without it, the container reaching the gateway's address reaches the
- *   host's own loopback (127.0.0.1). Off unless the user asked for the host with
+ *   host's own loopback (tried: a server on the host's 127.0.0.1 answers the container
+ *   at the gateway's address; with --no-map-gw it does not). Off unless the user asked for the host with
  *   `--add-host NAME:host-gateway`.
- * - `--dns-forward ADDR`: UDP queries to ADDR:53 go to the first nameserver of the
- *   host's /etc/resolv.conf (from the host's network namespace, so a host resolver on
- *   127.0.0.x... see the integration test's note for what this build does with that).
+ * - `--dns-forward ADDR`: UDP queries to ADDR:53 in the container go to the first
+ *   nameserver of /etc/resolv.conf as pasta sees it, sent from the host's network
+ *   namespace, so a resolver on the host's loopback (systemd-resolved's 127.0.0.53,
+ *   the test's 127.0.0.77) answers, with or without --no-map-gw (tried: both work; with
+ *   --no-map-gw this build logs "Couldn't get any nameserver address" for a loopback
+ *   nameserver and forwards anyway).
+ * - UDP: published ports deliver datagrams into the container; the container's answers
+ *   to a client on the host itself are lost in this build (to 127.0.0.1 always; to the
+ *   host's own address unless the gateway is mapped, i.e. without --no-map-gw). TCP is
+ *   fine both ways. (Later passt releases rewrote UDP flow tracking; re-check there.)
  * - Readiness: no ready-fd option in this build, but `-f --pid /proc/self/fd/N` makes it
- *   stay in the foreground and write "PID\n" to the pipe N once the interface is
- *   configured and the ports are bound. That is the monitor's `hook-ready-fd N`.
+ *   stay in the foreground and write "PID\n" to fd N once the interface is configured
+ *   and the ports are bound (a fetch right after the line is answered). That is the
+ *   monitor's `hook-ready-fd N`. pasta *reopens* the path, so fd N must be a pipe or
+ *   FIFO (a socketpair cannot be opened through /proc/self/fd: ENXIO), and the
+ *   hook-ready-fd pipe must be one the user may open (the monitor's own pipe is).
+ * - Output: after the ready line pasta keeps stderr open; the monitor must keep reading
+ *   (or hand it /dev/null) so a full pipe never blocks it.
  * - Ending: this build does NOT exit when the container's processes are gone or PID
  *   exits (in the background or with -f; it only watches `--netns PATH` bind mounts by
  *   inotify, which tsc does not use). So the monitor must kill it: with `hook-ready-fd`
