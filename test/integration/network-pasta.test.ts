@@ -26,10 +26,12 @@ import { DEFAULT_CAPABILITIES } from '../../src/engine/runtime/spec/defaults.ts'
 import { allocatePorts, probePort } from '../../src/engine/network/allocate.ts';
 import { PASTA_DNS_FORWARD, PID_PLACEHOLDER, pastaHookArgv } from '../../src/engine/network/pasta.ts';
 import { parsePublish, type PortMapping } from '../../src/engine/network/ports.ts';
+import { slirpHookArgv } from '../../src/engine/network/slirp4netns.ts';
 
 const helper = staged(DIST_HELPER);
 const BUSYBOX = '/usr/bin/busybox';
 const PASTA = '/usr/bin/pasta';
+const SLIRP = '/usr/bin/slirp4netns';
 const RESOLVER = '127.0.0.77';
 const BODY = 'hello from a tsc container\n';
 const READY_FD = 5;
@@ -126,7 +128,7 @@ function containerConfig(host: TestHost): ConfigEntry[] {
  * Runs the hook argv as the test user the way the monitor will: fd READY_FD is a pipe
  * (here a FIFO the test reads), `{pid}` replaced. Returns the process and its ready line.
  */
-async function startPasta(host: TestHost, argv: readonly string[], resolvConf: string): Promise<{ child: ChildProcess; ready: string; stderr: () => string }> {
+async function startHook(host: TestHost, argv: readonly string[], resolvConf: string): Promise<{ child: ChildProcess; ready: string; stderr: () => string }> {
   const fifo = join(scratch, `ready-${Date.now()}`);
   assert.equal(spawnSync('mkfifo', ['-m', '0600', fifo]).status, 0);
   lchownSync(fifo, host.uid, host.uid); // pasta reopens it through /proc/self/fd as the user
@@ -141,10 +143,11 @@ async function startPasta(host: TestHost, argv: readonly string[], resolvConf: s
   child.stdout!.on('data', (b: Buffer) => (stderr += b.toString()));
   const ready = await new Promise<string>((resolve, reject) => {
     let text = '';
-    const timer = setTimeout(() => reject(new Error(`pasta gave no ready line in 10 s: ${stderr}`)), 10_000);
+    const timer = setTimeout(() => reject(new Error(`${argv[0]} gave no ready byte in 10 s: ${stderr}`)), 10_000);
     reader.on('data', (chunk) => {
       text += chunk;
-      if (text.includes('\n')) {
+      // pasta writes "PID\n" (its pid file), slirp4netns "1"
+      if (text.includes('\n') || !argv[0]!.endsWith('pasta')) {
         clearTimeout(timer);
         resolve(text.trim());
       }
@@ -152,7 +155,7 @@ async function startPasta(host: TestHost, argv: readonly string[], resolvConf: s
     reader.on('error', reject);
     child.on('exit', (status, signal) => {
       clearTimeout(timer);
-      reject(new Error(`pasta exited (${status ?? signal}) before it was ready: ${stderr}`));
+      reject(new Error(`${argv[0]} exited (${status ?? signal}) before it was ready: ${stderr}`));
     });
   });
   reader.destroy();
@@ -191,7 +194,23 @@ function alive(pid: number): boolean {
   }
 }
 
-describe('pasta connects a rootless container (test user, busybox)', { timeout: 90_000 }, () => {
+/** Starts the scenario container as the test user; returns the helper and pid 1's host pid. */
+async function startContainer(host: TestHost): Promise<{ container: ChildProcess; pid: number }> {
+  for (const f of ['go', 'done', 'addr', 'dns.out', 'udp.log', 'links-before']) rmSync(join(rootfs, 'tmp', f), { force: true });
+  const { child: container, channel } = startHelper(helper!, 'run', { uid: host.uid, name: host.user });
+  cleanups.push(() => container.kill('SIGKILL'));
+  let events = '';
+  channel.on('data', (b: Buffer) => (events += b.toString()));
+  channel.on('error', () => undefined);
+  channel.end(encodeConfig(containerConfig(host)));
+  await waitFor('the started event', () => events.includes('"started"'));
+  const pid = Number(/"name":"started","pid":(\d+)/.exec(events)?.[1]);
+  assert.ok(pid > 0, events);
+  await waitFor('the container\'s first look at its links', () => existsSync(join(rootfs, 'tmp', 'links-before')));
+  return { container, pid };
+}
+
+describe('pasta and slirp4netns connect a rootless container (test user, busybox)', { timeout: 90_000 }, () => {
   it('publishes tcp and udp ports, forwards DNS to a loopback resolver, ends on SIGTERM', async (t) => {
     const host = requiresTestHost(t);
     if (!host) return;
@@ -207,16 +226,7 @@ describe('pasta connects a rootless container (test user, busybox)', { timeout: 
     chmodSync(resolvConf, 0o644);
 
     // the container, with its network namespace still bare
-    const { child: container, channel } = startHelper(helper!, 'run', { uid: host.uid, name: host.user });
-    cleanups.push(() => container.kill('SIGKILL'));
-    let events = '';
-    channel.on('data', (b: Buffer) => (events += b.toString()));
-    channel.on('error', () => undefined);
-    channel.end(encodeConfig(containerConfig(host)));
-    await waitFor('the started event', () => events.includes('"started"'));
-    const pid = Number(/"name":"started","pid":(\d+)/.exec(events)?.[1]);
-    assert.ok(pid > 0, events);
-    await waitFor('the container\'s first look at its links', () => existsSync(join(rootfs, 'tmp', 'links-before')));
+    const { container, pid } = await startContainer(host);
     const linksBefore = readFileSync(join(rootfs, 'tmp', 'links-before'), 'utf8').trim().split('\n');
     assert.equal(linksBefore.length, 1, `only lo before pasta: ${linksBefore.join(' | ')}`);
     assert.match(linksBefore[0]!, /: lo: <LOOPBACK>/);
@@ -225,7 +235,7 @@ describe('pasta connects a rootless container (test user, busybox)', { timeout: 
     const requests = [...parsePublish('127.0.0.1::80'), ...parsePublish('127.0.0.1::5353/udp')];
     const ports: PortMapping[] = await allocatePorts(requests, probePort);
     const argv = pastaHookArgv({ program: PASTA, ports, readyFd: READY_FD }).map((a) => (a === PID_PLACEHOLDER ? String(pid) : a));
-    const pasta = await startPasta(host, argv, resolvConf);
+    const pasta = await startHook(host, argv, resolvConf);
     cleanups.push(() => pasta.child.kill('SIGKILL'));
     assert.match(pasta.ready, /^\d+$/, 'pasta writes its pid to the ready pipe');
     assert.equal(Number(pasta.ready), pasta.child.pid, 'the hook process is pasta itself (no daemon child)');
@@ -271,5 +281,34 @@ describe('pasta connects a rootless container (test user, busybox)', { timeout: 
     // its ports are free again (a restarted container's pasta can bind them)
     assert.equal(await probePort('127.0.0.1', tcp.hostPort, 'tcp'), tcp.hostPort);
     assert.equal(await probePort('127.0.0.1', udp.hostPort, 'udp'), udp.hostPort);
+  });
+
+  it('slirp4netns: the hook argv configures tap0 and signals ready; it too stays until SIGTERM', async (t) => {
+    const host = requiresTestHost(t);
+    if (!host) return;
+    if (!requires(t, helper !== undefined, 'dist/native/tsc-helper is not built (npm run build)')) return;
+    if (!requires(t, existsSync(BUSYBOX), `${BUSYBOX} (static) is missing`)) return;
+    if (!requires(t, existsSync(SLIRP), 'slirp4netns is not installed')) return;
+    if (!requires(t, buildError === '', buildError)) return;
+    const resolvConf = join(scratch, 'resolv.conf');
+    writeFileSync(resolvConf, 'nameserver 127.0.0.77\n');
+    chmodSync(resolvConf, 0o644);
+    const { container, pid } = await startContainer(host);
+    const argv = slirpHookArgv({ program: SLIRP, ports: [], readyFd: READY_FD }).map((a) => (a === PID_PLACEHOLDER ? String(pid) : a));
+    const slirp = await startHook(host, argv, resolvConf);
+    cleanups.push(() => slirp.child.kill('SIGKILL'));
+    assert.equal(slirp.ready, '1');
+    writeFileSync(join(rootfs, 'tmp', 'go'), '');
+    await waitFor('the container\'s look at its addresses', () => existsSync(join(rootfs, 'tmp', 'done')));
+    assert.match(readFileSync(join(rootfs, 'tmp', 'addr'), 'utf8'), /tap0\s+inet 10\.0\.2\.100\/24/);
+    const exited = new Promise((resolve) => container.on('close', resolve));
+    container.kill('SIGKILL');
+    await exited;
+    await waitFor('the container to go', () => !alive(pid));
+    await sleep(500);
+    t.diagnostic(slirp.child.exitCode === null && slirp.child.signalCode === null ? 'slirp4netns is still running after the container ended' : 'slirp4netns exited by itself');
+    const gone = new Promise((resolve) => slirp.child.on('exit', resolve));
+    slirp.child.kill('SIGTERM');
+    await gone;
   });
 });
