@@ -89,6 +89,8 @@ static int run_set(void *cfg, const char *key, char *value, struct error *err)
 	for (size_t i = 0; i < sizeof once / sizeof once[0]; i++)
 		if (strcmp(key, once[i].key) == 0)
 			return config_once((const char **)((char *)c + once[i].offset), key, value, err);
+	if (strcmp(key, "share-net") == 0)
+		return config_flag(&c->share_net, key, value, err);
 	if (strcmp(key, "no-new-privs") == 0)
 		return config_flag(&c->no_new_privs, key, value, err);
 	if (strcmp(key, "mount") == 0)
@@ -127,6 +129,7 @@ static int check_config(struct run_config *c, struct error *err)
 	if (run_check_ids(c, err) < 0)
 		return -1;
 	c->no_new_privs = c->no_new_privs == 1;
+	c->share_net = c->share_net == 1;
 	if (c->seccomp && run_load_seccomp(c, err) < 0)
 		return -1;
 	if (run_check_monitor(c, err) < 0)
@@ -207,7 +210,7 @@ static void __attribute__((noreturn)) first_child(const struct run_config *c, co
 	pid_t pid;
 
 	if (unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP |
-		    CLONE_NEWNET) < 0) {
+		    (c->share_net ? 0 : CLONE_NEWNET)) < 0) {
 		error_set(&err, errno, "unshare", "", "cannot create the container's namespaces");
 		report_and_exit(&err, status_fd);
 	}
@@ -354,7 +357,7 @@ int run_main(struct error *err)
 	static char text[CONFIG_MAX];
 	static struct run_config c;
 
-	c.no_new_privs = c.detach = c.tty = c.stdin_open = c.init = -1;
+	c.no_new_privs = c.share_net = c.detach = c.tty = c.stdin_open = c.init = -1;
 	c.attach_fd = c.ready_fd = -1;
 	if (config_read(MSG_FD, text, sizeof text, run_set, &c, err) < 0 || check_config(&c, err) < 0)
 		return -1;

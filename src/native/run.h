@@ -33,6 +33,7 @@ struct run_config {
 	const char *rootfs, *lowerdir, *upperdir, *workdir, *hostname, *cwd, *seccomp;
 	const char *uid_s, *gid_s, *groups_s;
 	int no_new_privs;
+	int share_net; /* 1: keep the helper's network namespace (--network host) */
 	uid_t uid;
 	gid_t gid;
 	gid_t groups[GROUPS_MAX];

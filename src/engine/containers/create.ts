@@ -8,7 +8,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { lstatSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, writeFile } from 'node:fs/promises';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import type { EngineContext } from '../context.ts';
@@ -23,6 +24,8 @@ import { defaultSeccompProfile } from '../runtime/seccomp/default.ts';
 import { parseSeccompProfile } from '../runtime/seccomp/profile.ts';
 import { buildSpec, mountRequests, STOP_SIGNAL_ANNOTATION } from '../runtime/spec/build.ts';
 import { attachVolumes, containerVolumes, detachVolumes } from '../volumes/attach.ts';
+import { prepareNetwork } from '../network/plan.ts';
+import { findProgram } from '../sys/exec.ts';
 import { parseBytes, type RunSpecOptions } from '../runtime/spec/options.ts';
 import type { Spec } from '../runtime/spec/types.ts';
 import { deleteContainerRow, insertContainer, setRowState, type ContainerConfig, type RestartPolicy } from './records.ts';
@@ -123,7 +126,17 @@ export async function createContainer(ctx: EngineContext, options: CreateOptions
   const name = insertContainer(store.db, { id, name: options.name, imageId: image.id, imageName: options.image, config: placeholder }, new Date().toISOString());
   try {
     await Promise.all(['upper', 'work', 'rootfs'].map((d) => mkdir(join(dir, d), { recursive: true, mode: 0o700 })));
-    const specOptions = { ...options, init: false, tty: options.tty === true, network: 'none' };
+    const hostname = options.hostname ?? id.slice(0, 12);
+    const network = await prepareNetwork(
+      {
+        network: options.network, publish: options.publish, publishAll: options.publishAll,
+        exposedPorts: imageConfig.config?.ExposedPorts, addHost: options.addHost, dns: options.dns,
+        dnsSearch: options.dnsSearch, dnsOption: options.dnsOption, hostname, name,
+      },
+      { tools: await networkTools() },
+    );
+    const networkFiles = network.mode === 'none' ? undefined : await writeNetworkFiles(dir, network.files);
+    const specOptions = { ...options, init: false, tty: options.tty === true, network: network.mode };
     const requests = mountRequests(imageConfig, specOptions);
     const volumeSources = requests.some((r) => r.kind === 'volume')
       ? await attachVolumes(ctx, { containerId: id, requests, imageLayersTopFirst: lowers })
@@ -139,6 +152,7 @@ export async function createContainer(ctx: EngineContext, options: CreateOptions
       rootless: true,
       options: specOptions,
       volumeSources,
+      ...(networkFiles ? { networkFiles } : {}),
       passwd: imageFile(lowers, 'etc/passwd'),
       group: imageFile(lowers, 'etc/group'),
       hostEnv: process.env,
@@ -148,6 +162,7 @@ export async function createContainer(ctx: EngineContext, options: CreateOptions
     spec.process.args[0] = resolveCommand(lowers, spec.process.args[0]!, spec.process.env);
     const cgroup = await prepareCgroup(id);
     if (cgroup.note) notes.push(cgroup.note);
+    if (network.note) notes.push(network.note);
     await writeFile(join(dir, 'config.json'), JSON.stringify(spec, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2));
     await writeSeccomp(spec, dir);
     const config: ContainerConfig = {
@@ -161,6 +176,11 @@ export async function createContainer(ctx: EngineContext, options: CreateOptions
       labels: { ...spec.annotations },
       stopSignal: spec.annotations?.[STOP_SIGNAL_ANNOTATION] ?? stopSignal,
       cgroup: cgroup.path,
+      network: network.mode,
+      ports: network.ports,
+      networkHook: network.helper.hook ? { argv: network.helper.hook, readyFd: network.helper.hookReadyFd } : undefined,
+      shareNet: network.helper.shareNet,
+      exposedPorts: Object.keys(imageConfig.config?.ExposedPorts ?? {}),
       mounts: spec.mounts.flatMap((m) => {
         const request = requests.find((r) => r.destination === m.destination);
         if (!request) return [];
@@ -200,6 +220,25 @@ export function resolveCommand(lowersTopFirst: readonly string[], command: strin
     if (findInLayers(lowersTopFirst, candidate.slice(1))) return candidate;
   }
   return command;
+}
+
+/** What this host has for networks: pasta, slirp4netns and a usable /dev/net/tun. */
+async function networkTools(): Promise<{ pasta?: string | undefined; slirp4netns?: string | undefined; tunUsable: boolean }> {
+  const [pasta, slirp4netns] = await Promise.all([findProgram('pasta'), findProgram('slirp4netns')]);
+  let tunUsable = true;
+  try {
+    await access('/dev/net/tun', constants.R_OK | constants.W_OK);
+  } catch {
+    tunUsable = false;
+  }
+  return { pasta, slirp4netns, tunUsable };
+}
+
+/** The container's /etc/hosts, /etc/resolv.conf and /etc/hostname, bound into it read-write. */
+async function writeNetworkFiles(dir: string, files: { hosts: string; resolvConf: string; hostname: string }): Promise<{ hosts: string; resolvConf: string; hostname: string }> {
+  const paths = { hosts: join(dir, 'hosts'), resolvConf: join(dir, 'resolv.conf'), hostname: join(dir, 'hostname') };
+  await Promise.all([writeFile(paths.hosts, files.hosts), writeFile(paths.resolvConf, files.resolvConf), writeFile(paths.hostname, files.hostname)]);
+  return paths;
 }
 
 /** Our hard RLIMIT_NOFILE (a rootless container cannot be given more), from /proc/self/limits. */

@@ -99,7 +99,7 @@ export function inspectRow(row: ContainerRow, storageRoot: string): ContainerIns
       StopSignal: c.stopSignal,
       StopTimeout: c.stopTimeout,
     },
-    NetworkSettings: { Ports: portMap(row) },
+    NetworkSettings: { Ports: { ...Object.fromEntries((c.exposedPorts ?? []).map((p) => [p.includes('/') ? p : `${p}/tcp`, null])), ...portMap(row) } },
     Notes: c.notes,
   };
 }

@@ -52,6 +52,11 @@ export interface ContainerConfig {
   restart: RestartPolicy;
   network: string;
   ports: PortBinding[];
+  /** what the monitor runs to connect the container (pasta, slirp4netns), and --network host */
+  networkHook?: { argv: string[]; readyFd?: number | undefined } | undefined;
+  shareNet?: boolean | undefined;
+  /** the image's exposed ports, for inspect */
+  exposedPorts?: string[] | undefined;
   mounts: ContainerMount[];
   /** bytes; 0 = no cap */
   logMaxSize: number;

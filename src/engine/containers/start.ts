@@ -143,6 +143,11 @@ function monitorConfig(ctx: EngineContext, row: ContainerRow, dir: string, socke
     config.push(['restart', c.restart.name === 'on-failure' && c.restart.maximumRetryCount > 0 ? `on-failure:${c.restart.maximumRetryCount}` : c.restart.name]);
   }
   if (c.cgroup) config.push(['cgroup', c.cgroup]);
+  if (c.shareNet) config.push(['share-net', '1']);
+  if (c.networkHook) {
+    config.push(['hook', encodeArgv(c.networkHook.argv)]);
+    if (c.networkHook.readyFd !== undefined) config.push(['hook-ready-fd', String(c.networkHook.readyFd)]);
+  }
   if (c.init) config.push(['init', '1']);
   if (c.autoRemove && !options.callerRemoves) {
     config.push(['exit-cmd', encodeArgv([...selfArgv(), INTERNAL_ARG, 'cleanup', row.id, ctx.paths.storageRoot, ctx.paths.runtimeDir])]);
