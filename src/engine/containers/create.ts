@@ -131,7 +131,7 @@ export async function createContainer(ctx: EngineContext, options: CreateOptions
       {
         network: options.network, publish: options.publish, publishAll: options.publishAll,
         exposedPorts: imageConfig.config?.ExposedPorts, addHost: options.addHost, dns: options.dns,
-        dnsSearch: options.dnsSearch, dnsOption: options.dnsOption, hostname, name,
+        dnsSearch: options.dnsSearch, dnsOption: options.dnsOption, hostname, name, asRoot: ctx.who.uid === 0,
       },
       { tools: await networkTools() },
     );

@@ -62,6 +62,8 @@ export interface PastaOptions {
   dnsForward?: string;
   /** let the container reach the host's loopback at the gateway's address (host-gateway) */
   hostLoopback?: boolean;
+  /** tsc runs as root: pasta would change to nobody, who may not enter the container's user namespace */
+  asRoot?: boolean;
 }
 
 /** One `-t`/`-u` spec: `[ADDR/]HOSTPORT:CONTAINERPORT`. */
@@ -92,6 +94,9 @@ export function pastaHookArgv(options: PastaOptions): string[] {
     '-U', 'none',
     '--dns-forward', options.dnsForward ?? PASTA_DNS_FORWARD,
     ...(options.hostLoopback === true ? [] : ['--no-map-gw']),
+    // started by root, pasta changes to nobody, who may not enter the container's user
+    // namespace (root's containers have one too): keep root's ids
+    ...(options.asRoot === true ? ['--runas', '0:0'] : []),
     PID_PLACEHOLDER,
   ];
 }

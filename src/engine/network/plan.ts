@@ -35,6 +35,8 @@ export interface NetworkOptions {
   hostname: string;
   /** the container's name (an alias in /etc/hosts) */
   name?: string;
+  /** tsc runs as root (see PastaOptions.asRoot) */
+  asRoot?: boolean;
 }
 
 /** The helper `run` configuration lines for the network (see the monitor contract). */
@@ -95,7 +97,7 @@ export function planNetwork(options: NetworkOptions, choice: NetworkChoice, host
   };
   let helper: NetworkHelperConfig = { shareNet: mode === 'host' };
   if (mode === 'pasta') {
-    helper = { shareNet: false, hookReadyFd: HOOK_READY_FD, hook: pastaHookArgv({ program: choice.program as string, ports, readyFd: HOOK_READY_FD, hostLoopback: wantsHost }) };
+    helper = { shareNet: false, hookReadyFd: HOOK_READY_FD, hook: pastaHookArgv({ program: choice.program as string, ports, readyFd: HOOK_READY_FD, hostLoopback: wantsHost, asRoot: options.asRoot === true }) };
   } else if (mode === 'slirp4netns') {
     helper = { shareNet: false, hookReadyFd: HOOK_READY_FD, hook: slirpHookArgv({ program: choice.program as string, ports, readyFd: HOOK_READY_FD }) };
   }

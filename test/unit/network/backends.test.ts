@@ -81,3 +81,11 @@ describe('slirpHookArgv', () => {
     });
   });
 });
+
+describe('pasta as root', () => {
+  it('keeps root\'s ids (pasta would change to nobody)', () => {
+    const argv = pastaHookArgv({ program: '/usr/bin/pasta', ports: [], readyFd: 3, asRoot: true });
+    assert.deepEqual(argv.slice(-3), ['--runas', '0:0', '{pid}']);
+    assert.ok(!pastaHookArgv({ program: '/usr/bin/pasta', ports: [], readyFd: 3 }).includes('--runas'));
+  });
+});
