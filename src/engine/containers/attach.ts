@@ -105,7 +105,8 @@ export function attachSession(socket: Duplex, output: AttachOutput): AttachSessi
     });
     socket.on('error', (error) => {
       const code = errnoCode(error);
-      if (code === 'ECONNRESET' || code === 'EPIPE') return;
+      // a reset by the monitor, or our own detach (destroying the stream aborts it)
+      if (code === 'ECONNRESET' || code === 'EPIPE' || closed) return;
       reject(error);
     });
     socket.on('close', () => {
