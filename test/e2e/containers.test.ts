@@ -181,7 +181,8 @@ describe('containers (rootless, kept)', { timeout: 180_000 }, () => {
     assert.equal((await inspect(host, 'phoenix')).State.Status, 'exited');
     const start = await tscAs(host, ['start', 'phoenix']);
     assert.equal(start.status, 0, start.stderr);
-    assert.equal((await inspect(host, 'phoenix')).State.Running, true);
+    // it exits every 0.2 s and comes back: running, or restarting between two runs
+    assert.match((await inspect(host, 'phoenix')).State.Status, /^(running|restarting)$/);
     assert.equal((await tscAs(host, ['rm', '-f', 'phoenix'])).status, 0);
   });
 
