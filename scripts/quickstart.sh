@@ -33,3 +33,16 @@ echo
 echo "== as ${TSC_TEST_USER}: tsc run --rm (a real rootless container)"
 bash scripts/as-test-user.sh /opt/tsc/tsc run --rm "${TSC_TEST_REGISTRY}/demo/busybox:latest" \
   sh -c 'echo "hello from a rootless container: $(id -u):$(id -g) in $(hostname), pid $$"; cat /proc/self/uid_map'
+
+echo
+echo "== as ${TSC_TEST_USER}: a detached web server on 127.0.0.1:8080, logs, exec, stop, rm"
+TSC="bash scripts/as-test-user.sh /opt/tsc/tsc"
+${TSC} rm -f quickstart-web >/dev/null 2>&1 || true
+${TSC} run -d --name quickstart-web -p 127.0.0.1:8080:80 "${TSC_TEST_REGISTRY}/demo/busybox:latest" \
+  sh -c 'mkdir -p /www && echo "hello from tsc" > /www/index.html && echo "serving /www" && exec httpd -f -v -p 80 -h /www'
+${TSC} ps
+for _ in $(seq 50); do curl -fsS http://127.0.0.1:8080/ && break; sleep 0.1; done
+${TSC} logs quickstart-web
+${TSC} exec quickstart-web sh -c 'echo "inside: $(hostname), processes: $(ps -o pid= | wc -l)"'
+${TSC} stop -t 2 quickstart-web
+${TSC} rm quickstart-web
