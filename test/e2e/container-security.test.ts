@@ -18,12 +18,17 @@ import { requires, requiresTestHost, type TestHost } from '../lib/env.ts';
 import { busyboxLayout, busyboxLayoutWith, requiresRegistry, skopeoPush, uniqueRepository } from '../lib/registry-fixtures.ts';
 import { DIST_HELPER, DIST_TSC, ROOT, staged } from '../lib/stage.ts';
 import { runAs, userEnv, type Completed } from '../lib/users.ts';
-import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from '../../src/engine/runtime/spec/defaults.ts';
 
 const tsc = staged(DIST_TSC);
 const scratch = mkdtempSync('/tmp/tsc-e2e-security-');
 chmodSync(scratch, 0o755);
 const store = join(scratch, 'store');
+
+/** docker's masked paths (moby daemon/pkg/oci/defaults.go), spelled out so a change to tsc's list is caught. */
+const DOCKER_MASKED_PATHS = [
+  '/proc/acpi', '/proc/asound', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/sched_debug',
+  '/proc/scsi', '/proc/timer_list', '/proc/timer_stats', '/sys/devices/virtual/powercap', '/sys/firmware',
+];
 
 after(async () => {
   if (fixture) {
@@ -164,7 +169,7 @@ describe('container security (rootless)', () => {
   it('masks the kernel files docker masks and keeps /proc/sys and /sys read-only', async (t) => {
     const f = await ready(t);
     if (!f) return;
-    const present = DEFAULT_MASKED_PATHS.filter((p) => existsSync(p));
+    const present = DOCKER_MASKED_PATHS.filter((p) => existsSync(p));
     assert.ok(present.length >= 3, `too few of docker's masked paths on this host to test: ${present.join(' ')}`);
     // each present path: a directory is an empty tmpfs, anything else /dev/null (char 1,3), read empty
     const script = present.map((p) => lstatSync(p).isDirectory()
@@ -182,7 +187,6 @@ describe('container security (rootless)', () => {
     for (const p of targets) assert.match(writes.stderr, new RegExp(`can't create ${p}: Read-only file system`));
     assert.deepEqual(targets.map((p) => readFileSync(p, 'utf8')), before);
     // read-only, not hidden: the container can still read its sysctls
-    assert.deepEqual(DEFAULT_READONLY_PATHS.filter((p) => existsSync(p)).length > 0, true);
     assert.match(await runOk(f, f.image, 'busybox', 'cat', '/proc/sys/kernel/ostype'), /^Linux\n$/);
   });
 
