@@ -139,6 +139,17 @@ export function busyboxLayout(t: TestContext, tag = 'latest'): FixtureLayout {
 }
 
 /**
+ * Busybox (as busyboxLayout) plus `files`: text files and symlinks, for images that
+ * carry something a test needs, such as a symlink where a volume will be mounted.
+ */
+export function busyboxLayoutWith(t: TestContext, files: Record<string, { text: string } | { symlink: string }>, tag = 'latest'): FixtureLayout {
+  const dir = tempDir(t, 'layout');
+  const img = image(dir, 'amd64', undefined, { 'bin/busybox': { copy: BUSYBOX }, 'bin/sh': { symlink: 'busybox' }, ...files });
+  writeLayout(join(dir, 'oci'), tag, img.manifest, [img.config, ...img.layers]);
+  return { dir: join(dir, 'oci'), tag, top: img.manifest, images: [img] };
+}
+
+/**
  * An OCI layout whose tag names an index of two images: linux/amd64 (busybox) and
  * linux/arm64/v8 (a different, tiny layer).
  */

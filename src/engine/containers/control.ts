@@ -15,10 +15,16 @@ import { attachSocketPath, isAlive, liveState, type LiveState } from './state.ts
  * with `waitMs` waits up to that long for the container to end. Returns whether it ended.
  */
 export async function signalContainer(ctx: EngineContext, row: ContainerRow, signal: number, stop: boolean, waitMs = 0): Promise<boolean> {
-  const stream = await connectMonitor(attachSocketPath(ctx.paths.runtimeDir, row.id));
+  const socket = attachSocketPath(ctx.paths.runtimeDir, row.id);
+  let stream = await connectMonitor(socket);
+  // a monitor that is still starting (alive, no pid 1 yet) listens on its socket shortly
+  const store = await ctx.store();
+  for (let i = 0; !stream && i < 100 && isStarting(liveState(row, store.root)); i++) {
+    await sleep(50);
+    stream = await connectMonitor(socket);
+  }
   if (!stream) {
     // no monitor to ask: a container whose monitor died is not running either
-    const store = await ctx.store();
     const live = liveState(row, store.root);
     if (live.running && live.pid > 0 && isAlive(live.pid, live.pidStart, readBoot())) process.kill(live.pid, signal);
     return !live.running;
@@ -32,6 +38,10 @@ export async function signalContainer(ctx: EngineContext, row: ContainerRow, sig
   const ended = await Promise.race([session.ended.then(() => true), sleep(waitMs, undefined, { ref: false }).then(() => false)]);
   session.detach();
   return ended;
+}
+
+function isStarting(live: LiveState): boolean {
+  return live.running && live.pid === 0;
 }
 
 function readBoot(): string {

@@ -71,7 +71,10 @@ function currentBootId(): string {
   return (bootId ??= readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim());
 }
 
-/** Field 22 of /proc/PID/stat (start time in clock ticks), or undefined if there is no such process. */
+/**
+ * Field 22 of /proc/PID/stat (start time in clock ticks), or undefined if there is no such
+ * process, or only its zombie is left (a killed monitor stays one until it is reaped).
+ */
 export function processStartTime(pid: number): number | undefined {
   if (!(pid > 0)) return undefined;
   let text: string;
@@ -82,6 +85,7 @@ export function processStartTime(pid: number): number | undefined {
   }
   // the command name may contain spaces and parentheses: fields start after the last ')'
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
   return Number(fields[19]);
 }
 
