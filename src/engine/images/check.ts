@@ -136,10 +136,6 @@ async function hashFile(path: string): Promise<{ digest: string; size: number }>
 }
 
 /**
- * Containers a killed tsc left half-made ('creating') or half-removed ('removing'), their
- * directories without a row, and containers whose monitor died without recording an exit.
- */
-/**
  * Records the exit of a container whose monitor died without recording one (its
  * processes died with it), as docker shows a container its runtime lost: exited, 255.
  * A state file that appears meanwhile (a monitor starting late) is left alone.
@@ -163,6 +159,10 @@ async function recordLostExit(dir: string, error: string): Promise<void> {
   await rename(`${file}.tsc-tmp`, file);
 }
 
+/**
+ * Containers a killed tsc left half-made ('creating') or half-removed ('removing'), their
+ * directories without a row, and containers whose monitor died without recording an exit.
+ */
 async function checkContainers(ctx: EngineContext, unpack: UnpackContext, options: CheckOptions, problems: CheckProblem[], old: (path: string) => Promise<boolean>): Promise<void> {
   const { allContainers, deleteContainerRow } = await import('../containers/records.ts');
   const { containerDir, liveState, processStartTime, readMonitorState } = await import('../containers/state.ts');
