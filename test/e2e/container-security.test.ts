@@ -17,6 +17,7 @@ import { after, describe, it, type TestContext } from 'node:test';
 import { requires, requiresTestHost, type TestHost } from '../lib/env.ts';
 import { busyboxLayout, busyboxLayoutWith, requiresRegistry, skopeoPush, uniqueRepository } from '../lib/registry-fixtures.ts';
 import { DIST_HELPER, DIST_TSC, ROOT, staged } from '../lib/stage.ts';
+import { attachSocketPath } from '../../src/engine/containers/state.ts';
 import { runAs, userEnv, type Completed } from '../lib/users.ts';
 
 const tsc = staged(DIST_TSC);
@@ -328,7 +329,7 @@ describe('container security (rootless)', () => {
       assert.match(r.stderr, /permission denied|EACCES/i, `${args.join(' ')}: ${r.stderr}`);
     }
 
-    const socket = `/run/user/${f.host.uid}/tsc/ctr/${id}/attach`;
+    const socket = attachSocketPath(`/run/user/${f.host.uid}/tsc`, id);
     assert.ok(existsSync(socket));
     const attempts = await shAs(other.uid, other.name, [
       `kill -9 ${pid}; echo kill=$?`,
