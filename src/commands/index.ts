@@ -38,6 +38,7 @@ import Logout from './logout.ts';
 import Search from './search.ts';
 import SystemCheck from './system/check.ts';
 import Info from './info.ts';
+import Inspect from './inspect.ts';
 import VolumeCreate from './volume/create.ts';
 import VolumeInspect from './volume/inspect.ts';
 import VolumeLs from './volume/ls.ts';
@@ -77,6 +78,7 @@ export const commands = {
   'image:load': ImageLoad,
   'image:import': ImageImport,
   info: Info,
+  inspect: Inspect,
   login: Login,
   logout: Logout,
   search: Search,

@@ -248,6 +248,33 @@ describe('containers (rootless, kept)', { timeout: 180_000 }, () => {
     assert.equal((await tscAs(host, ['rm', 'kept'])).status, 0);
   });
 
+  it('--init: a minimal init is pid 1, reaps orphans and passes signals on; inspect finds containers and images', async (t) => {
+    const host = await setup(t);
+    if (!host) return;
+    // a subshell starts `sleep 0.2` and exits at once: the sleep is an orphan, and init reaps it when it ends
+    const run = await tscAs(host, ['run', '-d', '--init', '--name', 'inited', image, 'sh', '-c', '(sleep 0.2 &); trap "exit 0" TERM; sleep 100 & wait']);
+    assert.equal(run.status, 0, run.stderr);
+    await sleep(800);
+    const ps = await tscAs(host, ['exec', 'inited', 'ps', '-o', 'pid,stat,comm']);
+    const rows = ps.stdout.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/));
+    assert.ok(rows.some(([pid, , comm]) => pid === '1' && comm !== 'sh'), `pid 1 is the init, not the program: ${ps.stdout}`);
+    assert.ok(rows.some(([pid, , comm]) => pid === '2' && comm === 'sh'), ps.stdout);
+    assert.ok(!rows.some(([, stat]) => stat!.startsWith('Z')), `no zombie: ${ps.stdout}`);
+    const stop = await tscAs(host, ['stop', '-t', '5', 'inited']);
+    assert.equal(stop.status, 0, stop.stderr);
+    const both = await tscAs(host, ['inspect', '-f', '{{.Id}}', 'inited', image]);
+    assert.equal(both.status, 0, both.stderr);
+    const [containerId, imageId] = both.stdout.trim().split('\n');
+    assert.match(containerId!, /^[0-9a-f]{64}$/);
+    assert.match(imageId!, /^sha256:[0-9a-f]{64}$/);
+    const code = await tscAs(host, ['inspect', '-f', '{{.State.ExitCode}}', 'inited']);
+    assert.equal(code.stdout, '0\n', 'SIGTERM reached the program through init and it exited 0');
+    const none = await tscAs(host, ['inspect', 'nosuchthing']);
+    assert.equal(none.status, 1);
+    assert.match(none.stderr, /no such object: nosuchthing/);
+    assert.equal((await tscAs(host, ['rm', 'inited'])).status, 0);
+  });
+
   it('-it on a real terminal: a shell, the window size, detach with ctrl-p ctrl-q, attach again', async (t) => {
     const host = await setup(t);
     if (!host) return;
