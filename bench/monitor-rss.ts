@@ -19,13 +19,15 @@ export interface ProcessMemory {
   pssKiB: number;
   /** Private_Clean + Private_Dirty: what this process alone holds */
   privateKiB: number;
+  /** Pss_Shmem: for a tsc monitor, the mapped part of its own sealed memfd copy of the helper */
+  shmemKiB: number;
 }
 
 export interface MonitorResult {
   containers: number;
   tsc: ProcessMemory[];
   conmon: ProcessMemory[];
-  medians: { tscRssKiB: number; tscPssKiB: number; tscPrivateKiB: number; conmonRssKiB: number; conmonPssKiB: number; conmonPrivateKiB: number };
+  medians: { tscRssKiB: number; tscPssKiB: number; tscPrivateKiB: number; tscShmemKiB: number; conmonRssKiB: number; conmonPssKiB: number; conmonPrivateKiB: number };
   ratios: { rss: number; pss: number; private: number };
 }
 
@@ -64,6 +66,7 @@ export function monitorRss(s: MonitorSetup): MonitorResult {
       tscRssKiB: median(tsc.map((m) => m.rssKiB)),
       tscPssKiB: median(tsc.map((m) => m.pssKiB)),
       tscPrivateKiB: median(tsc.map((m) => m.privateKiB)),
+      tscShmemKiB: median(tsc.map((m) => m.shmemKiB)),
       conmonRssKiB: median(conmon.map((m) => m.rssKiB)),
       conmonPssKiB: median(conmon.map((m) => m.pssKiB)),
       conmonPrivateKiB: median(conmon.map((m) => m.privateKiB)),
@@ -97,5 +100,6 @@ function memory(pid: number): ProcessMemory {
     rssKiB: kib(readFileSync(`/proc/${pid}/status`, 'utf8'), 'VmRSS'),
     pssKiB: kib(rollup, 'Pss'),
     privateKiB: kib(rollup, 'Private_Clean') + kib(rollup, 'Private_Dirty'),
+    shmemKiB: /^Pss_Shmem:/m.test(rollup) ? kib(rollup, 'Pss_Shmem') : 0,
   };
 }

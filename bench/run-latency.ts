@@ -114,6 +114,7 @@ export async function runLatency(): Promise<Record<string, unknown>> {
     ['ratio tsc / conmon', monitors.ratios.rss.toFixed(2), monitors.ratios.pss.toFixed(2), monitors.ratios.private.toFixed(2)],
   ]));
   out('(PSS splits shared pages among the processes sharing them; private = Private_Clean + Private_Dirty)');
+  if (m.tscShmemKiB > 0) out(`of a tsc monitor's PSS, ${m.tscShmemKiB} KiB is the mapped part of its own sealed memfd copy of the helper, shared with no other monitor`);
 
   const b = breakdown;
   const pct = (ms: number) => `${((ms / b.run.medianMs) * 100).toFixed(0)}%`;
