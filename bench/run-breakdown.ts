@@ -5,7 +5,7 @@
  * and the native helper alone (bench/helper-alone.ts: the configuration `tsc start`
  * sends, captured through TSC_HELPER, without the monitor keys, run in the foreground).
  * Each piece minus `tsc version` is that command's own work; together they should come
- * close to one `tsc run --rm`, timed in the same hyperfine run.
+ * close to one `tsc run --rm`, timed in the same hyperfine run (all six interleaved).
  */
 import { chmodSync, chownSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +27,7 @@ export interface Step {
   name: string;
   command: string;
   medianMs: number;
+  minMs: number;
   /** medianMs less the start-up every tsc command pays (tsc version) */
   ownMs: number;
 }
@@ -54,19 +55,19 @@ export function runBreakdown(s: BreakdownSetup): Breakdown {
   try {
     outputAsUser(s.host, ['sh', '-c', `${create} --name tsc-bench-start ${s.image} true >/dev/null`], env);
     const node = join(ROOT, 'node_modules', 'node', 'bin', 'node');
+    // one hyperfine run for all, so the rounds interleave them under the same load; only
+    // rm needs its prepare step (a container to remove), the others get a no-op one
     const timed = hyperfineAsUser(s.host, [
       { name: 'node -e 0', command: `${node} -e 0` },
       { name: 'tsc version', command: `${s.tsc} version` },
       { name: 'tsc create', command: `${create} ${s.image} true` },
       { name: 'tsc start -a', command: `${s.tsc} start -a tsc-bench-start` },
-      { name: 'tsc run --rm', command: `${s.tsc} run --rm --network none ${s.image} true` },
-    ], { runs: s.runs, env });
-    const [rm] = hyperfineAsUser(s.host, [
       { name: 'tsc rm', command: `${s.tsc} rm tsc-bench-rm`, prepare: `${create} --name tsc-bench-rm ${s.image} true` },
+      { name: 'tsc run --rm', command: `${s.tsc} run --rm --network none ${s.image} true` },
     ], { runs: s.runs, env });
     const by = (name: string) => timed.find((t) => t.name === name)!;
     const startup = by('tsc version');
-    const steps: Step[] = [by('tsc create'), by('tsc start -a'), rm!].map((t) => ({ name: t.name, command: t.command, medianMs: t.medianMs, ownMs: t.medianMs - startup.medianMs }));
+    const steps: Step[] = [by('tsc create'), by('tsc start -a'), by('tsc rm')].map((t) => ({ name: t.name, command: t.command, medianMs: t.medianMs, minMs: t.minMs, ownMs: t.medianMs - startup.medianMs }));
     const helper = helperAlone(s, env);
     return { run: by('tsc run --rm'), node: by('node -e 0'), startup, steps, helper, sumMs: startup.medianMs + steps.reduce((sum, step) => sum + step.ownMs, 0) };
   } finally {
