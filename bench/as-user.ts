@@ -23,7 +23,11 @@ export interface Timed {
   medianMs: number;
   minMs: number;
   maxMs: number;
+  /** timed runs that succeeded (the statistics cover these only) */
   runs: number;
+  /** runs that exited nonzero, with the first one's stderr when a rerun reproduced it */
+  failures: number;
+  failure?: string;
 }
 
 export interface HyperfineOptions {
@@ -49,24 +53,43 @@ export function hyperfineAsUser(host: TestHost, commands: BenchCommand[], option
   const out = `/tmp/tsc-bench-hyperfine-${process.pid}.json`;
   const rounds = Math.max(1, Math.min(options.rounds ?? 4, Math.floor(options.runs / 2)));
   const times: number[][] = commands.map(() => []);
+  const failures = commands.map(() => 0);
   const prepared = commands.some((c) => c.prepare !== undefined);
   try {
     for (let round = 0; round < rounds; round++) {
       const runs = Math.floor(options.runs / rounds) + (round < options.runs % rounds ? 1 : 0);
       const warmup = round === 0 ? (options.warmup ?? 3) : 1;
-      const args = ['-N', '--warmup', String(warmup), '--runs', String(runs), '--export-json', out, '--style', 'basic'];
+      // -i: a failing run is counted and left out, instead of ending the whole suite
+      const args = ['-N', '-i', '--warmup', String(warmup), '--runs', String(runs), '--export-json', out, '--style', 'basic'];
       for (const c of commands) {
         if (prepared) args.push('--prepare', c.prepare ?? 'true');
         args.push('--command-name', c.name, c.command);
       }
       outputAsUser(host, ['hyperfine', ...args], options.env, 'inherit');
-      const results = (JSON.parse(readFileSync(out, 'utf8')) as { results: { times: number[] }[] }).results;
-      results.forEach((r, i) => times[i]!.push(...r.times.map((t) => t * 1000)));
+      const results = (JSON.parse(readFileSync(out, 'utf8')) as { results: { times: number[]; exit_codes: (number | null)[] }[] }).results;
+      results.forEach((r, i) => {
+        r.times.forEach((t, run) => {
+          if (r.exit_codes[run] === 0) times[i]!.push(t * 1000);
+          else failures[i]!++;
+        });
+      });
     }
   } finally {
     rmSync(out, { force: true });
   }
-  return commands.map((c, i) => ({ name: c.name, command: c.command, medianMs: median(times[i]!), minMs: Math.min(...times[i]!), maxMs: Math.max(...times[i]!), runs: times[i]!.length }));
+  return commands.map((c, i) => {
+    if (times[i]!.length === 0) throw new Error(`every timed run of ${c.command} failed (as ${host.user}): ${rerun(host, c, options.env)}`);
+    const timed: Timed = { name: c.name, command: c.command, medianMs: median(times[i]!), minMs: Math.min(...times[i]!), maxMs: Math.max(...times[i]!), runs: times[i]!.length, failures: failures[i]! };
+    if (failures[i]! > 0) timed.failure = rerun(host, c, options.env);
+    return timed;
+  });
+}
+
+/** Runs a command that failed under hyperfine once more, for its error message. */
+function rerun(host: TestHost, c: BenchCommand, env: Record<string, string> = {}): string {
+  if (c.prepare) tryAsUser(host, c.prepare.split(' '), env);
+  const again = tryAsUser(host, c.command.split(' '), env);
+  return again.ok ? 'a rerun succeeded (intermittent failure)' : again.stderr.trim() || 'a rerun failed without a message';
 }
 
 /** Runs argv as the user and returns its stdout; throws with its stderr when it fails. */

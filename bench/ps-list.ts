@@ -13,6 +13,8 @@ export interface PsResult {
   tsc: Timed;
   podman: Timed;
   ratio: number;
+  /** every timed command, for the failure report */
+  timed: Timed[];
 }
 
 export interface PsSetup {
@@ -52,7 +54,7 @@ export function psList(s: PsSetup): PsResult {
       { name: `tsc ps -a (${count})`, command: `${s.tsc} ps -a` },
       { name: `podman ps -a (${count})`, command: `${podman} ps -a` },
     ], { runs: s.runs, env });
-    return { containers: count, tsc: tsc!, podman: pod!, ratio: tsc!.medianMs / pod!.medianMs };
+    return { containers: count, tsc: tsc!, podman: pod!, ratio: tsc!.medianMs / pod!.medianMs, timed: [tsc!, pod!] };
   } finally {
     cleanup();
   }

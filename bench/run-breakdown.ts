@@ -33,6 +33,8 @@ export interface Step {
 }
 
 export interface Breakdown {
+  /** every timed command, for the failure report */
+  timed: Timed[];
   run: Timed;
   /** the bare Node runtime tsc is built on (its single executable adds the CLI) */
   node: Timed;
@@ -69,7 +71,7 @@ export function runBreakdown(s: BreakdownSetup): Breakdown {
     const startup = by('tsc version');
     const steps: Step[] = [by('tsc create'), by('tsc start -a'), by('tsc rm')].map((t) => ({ name: t.name, command: t.command, medianMs: t.medianMs, minMs: t.minMs, ownMs: t.medianMs - startup.medianMs }));
     const helper = helperAlone(s, env);
-    return { run: by('tsc run --rm'), node: by('node -e 0'), startup, steps, helper, sumMs: startup.medianMs + steps.reduce((sum, step) => sum + step.ownMs, 0) };
+    return { timed, run: by('tsc run --rm'), node: by('node -e 0'), startup, steps, helper, sumMs: startup.medianMs + steps.reduce((sum, step) => sum + step.ownMs, 0) };
   } finally {
     cleanup();
   }

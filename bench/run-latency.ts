@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { testHost, type TestHost } from '../test/lib/env.ts';
 import { ROOT } from '../build/common.ts';
 import { builtTsc, ensureTools, table } from './common.ts';
-import { hyperfineAsUser, outputAsUser, tryAsUser, type BenchCommand } from './as-user.ts';
+import { hyperfineAsUser, outputAsUser, tryAsUser, type BenchCommand, type Timed } from './as-user.ts';
 import { monitorRss } from './monitor-rss.ts';
 import { psList } from './ps-list.ts';
 import { runBreakdown } from './run-breakdown.ts';
@@ -97,6 +97,7 @@ export async function runLatency(): Promise<Record<string, unknown>> {
     const peer = t.name.startsWith('tsc') ? (t === tscNone ? podmanNone : podmanDefault) : undefined;
     return [t.name, t.medianMs.toFixed(1), t.minMs.toFixed(1), t.maxMs.toFixed(1), peer ? (t.medianMs / peer.medianMs).toFixed(2) : '', (t.medianMs / floorMs).toFixed(1)];
   })]));
+  reportFailures(out, [...latency, ...ps.timed, ...breakdown.timed]);
   out(`ratio tsc / podman run --rm, --network none: ${ratios.noneTscOverPodman.toFixed(2)} (target <= 0.5)`);
   if (tscDefault) out(`ratio tsc / podman run --rm, default networks (${networks.tsc.mode} vs ${networks.podman.mode}): ${(ratios.defaultTscOverPodman ?? 0).toFixed(2)} (target <= 0.5)`);
   out(`ratio tsc / floor (${floor.kind}), --network none: ${ratios.noneTscOverFloor.toFixed(1)}`);
@@ -134,6 +135,13 @@ export async function runLatency(): Promise<Record<string, unknown>> {
   const busy = Math.max(load.before, load.after) > 1 ? ` (other work ran on this machine, ${cpus().length} CPUs: the figures are noisy)` : '';
   out(`\nload average (1 min) before and after: ${load.before.toFixed(2)}, ${load.after.toFixed(2)}${busy}`);
   return { image, runs, load, networks, floor, latency, ratios, ps, monitors, breakdown };
+}
+
+/** Timed commands that failed in some runs (left out of their statistics), so it shows. */
+function reportFailures(out: (text: string) => void, timed: Timed[]): void {
+  for (const t of timed.filter((x) => x.failures > 0)) {
+    out(`FAILED ${t.failures} of ${t.failures + t.runs} runs, left out of the figures: ${t.command}\n  ${t.failure ?? ''}`);
+  }
 }
 
 /** Interfaces other than lo in /proc/net/dev output. */
