@@ -6,7 +6,10 @@
  *   node bench/run.ts [startup] [pull] [run]      (more suites join as the engine grows)
  *
  * startup: warm start-up times (hyperfine -N). pull: cold pulls of a Debian minbase image
- * from the local registry against podman and skopeo (bench/pull.ts; root only).
+ * from the local registry against podman and skopeo (bench/pull.ts; root only). run:
+ * containers against podman and a bare runc floor: run latency, ps over 100 containers,
+ * monitor memory against conmon, and where tsc's run time goes (bench/run-latency.ts;
+ * root only).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
