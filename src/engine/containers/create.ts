@@ -6,16 +6,16 @@
  * everything is on disk, so a process killed half-way leaves a row `system check` can
  * recognise (state 'creating', its owner gone) and remove.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { lstatSync, readFileSync } from 'node:fs';
 import { constants } from 'node:fs';
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { access, copyFile, mkdir, rename, writeFile } from 'node:fs/promises';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import type { EngineContext } from '../context.ts';
-import { TscError } from '../errors.ts';
+import { errnoCode, TscError } from '../errors.ts';
+import { VERSION } from '../build-info.ts';
 import { parseImageConfig, type ImageConfig } from '../images/config.ts';
-import { pullImage } from '../images/pull.ts';
 import { imageLayers } from '../images/records.ts';
 import { findImage } from '../images/resolve.ts';
 import { ensureLayer, removeTrees } from '../images/unpack.ts';
@@ -101,6 +101,7 @@ export async function createContainer(ctx: EngineContext, options: CreateOptions
   let found = options.pull === 'always' ? undefined : findImage(store.db, options.image);
   if (!found) {
     if (options.pull === 'never') throw new TscError('not-found', `no such image: ${options.image}`, { hint: 'pull it first, or drop --pull never' });
+    const { pullImage } = await import('../images/pull.ts'); // the registry client only when needed
     await pullImage(ctx, { reference: options.image, ...(options.platform ? { platform: options.platform } : {}) });
     found = findImage(store.db, options.image);
     if (!found) throw new TscError('internal', `${options.image} was pulled but cannot be found`);
@@ -164,7 +165,7 @@ export async function createContainer(ctx: EngineContext, options: CreateOptions
     if (cgroup.note) notes.push(cgroup.note);
     if (network.note) notes.push(network.note);
     await writeFile(join(dir, 'config.json'), JSON.stringify(spec, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2));
-    await writeSeccomp(spec, dir);
+    await writeSeccomp(spec, dir, join(store.root, 'cache', 'seccomp'));
     const config: ContainerConfig = {
       ...placeholder,
       path: spec.process.args[0]!,
@@ -273,18 +274,33 @@ function imageFile(lowersTopFirst: readonly string[], path: string): string | un
   return found?.isFile ? readFileSync(found.host, 'utf8') : undefined;
 }
 
-/** Compiles the spec's seccomp profile to seccomp.bpf in the container's directory. */
-async function writeSeccomp(spec: Spec, dir: string): Promise<void> {
+/**
+ * Compiles the spec's seccomp profile to seccomp.bpf in the container's directory. The
+ * program depends only on the profile, the capabilities, the architecture and the kernel,
+ * so it is compiled once and kept in the store's cache (written to a temp name, renamed).
+ */
+async function writeSeccomp(spec: Spec, dir: string, cacheDir: string): Promise<void> {
   const reference = spec.linux.seccomp;
   if (!reference) return;
-  const profile = reference.profile === 'default' ? defaultSeccompProfile() : parseSeccompProfile(readFileSync(reference.path, 'utf8'), reference.path);
+  const source = reference.profile === 'default' ? 'default' : readFileSync(reference.path, 'utf8');
   const [major, minor] = release().split('.').map(Number) as [number, number];
-  const filter = compileSeccomp(profile, {
-    arch: process.arch === 'arm64' ? 'aarch64' : 'x86_64',
-    capabilities: spec.process.capabilities.bounding,
-    kernel: { major, minor },
-  });
-  await writeFile(join(dir, 'seccomp.bpf'), serializeProgram(filter.instructions));
+  const arch = process.arch === 'arm64' ? 'aarch64' : 'x86_64';
+  const key = createHash('sha256').update(JSON.stringify([VERSION, source, [...spec.process.capabilities.bounding].sort(), arch, major, minor])).digest('hex');
+  const cached = join(cacheDir, `${key}.bpf`);
+  const target = join(dir, 'seccomp.bpf');
+  try {
+    await copyFile(cached, target);
+    return;
+  } catch (error) {
+    if (errnoCode(error) !== 'ENOENT') throw error;
+  }
+  const profile = reference.profile === 'default' ? defaultSeccompProfile() : parseSeccompProfile(source, reference.path);
+  const program = serializeProgram(compileSeccomp(profile, { arch, capabilities: spec.process.capabilities.bounding, kernel: { major, minor } }).instructions);
+  await writeFile(target, program);
+  await mkdir(cacheDir, { recursive: true, mode: 0o700 });
+  const temp = `${cached}.${process.pid}`;
+  await writeFile(temp, program);
+  await rename(temp, cached);
 }
 
 export { setRowState };

@@ -10,7 +10,7 @@
 import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { EngineContext } from '../context.ts';
-import { TscError } from '../errors.ts';
+import { errnoCode, TscError } from '../errors.ts';
 import { removeTrees } from '../images/unpack.ts';
 import { freeze, removeCgroup } from './cgroup.ts';
 import { signalContainer } from './control.ts';
@@ -116,8 +116,7 @@ export async function removeContainer(ctx: EngineContext, row: ContainerRow, opt
     if (!getContainer(store.db, row.id)) return; // removed by someone else meanwhile
     throw new TscError('conflict', `container ${row.name} is still being created`);
   }
-  const maps = await ctx.maps();
-  await removeTrees({ store, helper: await ctx.helper(), maps }, [containerDir(store.root, row.id)]);
+  await removeContainerDir(ctx, containerDir(store.root, row.id));
   await rm(dirname(attachSocketPath(ctx.paths.runtimeDir, row.id)), { recursive: true, force: true });
   await removeCgroup(row.config.cgroup).catch(() => undefined);
   const volumes = await import('./volumes-hook.ts');
@@ -146,4 +145,21 @@ export async function pruneContainers(ctx: EngineContext, filter: (row: Containe
     }
   }
   return result;
+}
+
+/**
+ * A container's directory goes with it. What its root wrote is ours on the host (container
+ * root is our uid), so a plain removal usually works and saves starting a user namespace;
+ * files of its other ids (subordinate ids) need one.
+ */
+async function removeContainerDir(ctx: EngineContext, dir: string): Promise<void> {
+  try {
+    await rm(dir, { recursive: true, force: true });
+    return;
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code !== 'EACCES' && code !== 'EPERM' && code !== 'ENOTEMPTY') throw error;
+  }
+  const store = await ctx.store();
+  await removeTrees({ store, helper: await ctx.helper(), maps: await ctx.maps() }, [dir]);
 }
