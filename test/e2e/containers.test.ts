@@ -275,6 +275,47 @@ describe('containers (rootless, kept)', { timeout: 180_000 }, () => {
     assert.equal((await tscAs(host, ['rm', 'inited'])).status, 0);
   });
 
+  it('publishes ports: busybox httpd answers the host through pasta; /etc files are generated', async (t) => {
+    const host = await setup(t);
+    if (!host) return;
+    const run = await tscAs(host, ['run', '-d', '--name', 'httpd', '-p', '127.0.0.1::80', '--add-host', 'db.internal:192.0.2.77', '--dns-search', 'example.test', image,
+      'sh', '-c', 'mkdir -p /www && echo "served by tsc" > /www/index.html && exec httpd -f -p 80 -h /www']);
+    assert.equal(run.status, 0, run.stderr);
+    const port = await tscAs(host, ['port', 'httpd', '80']);
+    const match = /^127\.0\.0\.1:(\d+)\n$/.exec(port.stdout);
+    assert.ok(match, port.stdout + port.stderr);
+    let body = '';
+    await until('httpd answers', async () => {
+      try {
+        body = await (await fetch(`http://127.0.0.1:${match[1]}/`)).text();
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    assert.equal(body, 'served by tsc\n');
+    const ps = await tscAs(host, ['ps', '--filter', 'name=^httpd$', '--format', '{{.Ports}}']);
+    assert.equal(ps.stdout, `127.0.0.1:${match[1]}->80/tcp\n`);
+    const files = await tscAs(host, ['exec', 'httpd', 'sh', '-c', 'cat /etc/hostname /etc/hosts /etc/resolv.conf; ip -o addr show | grep -c "inet "']);
+    assert.equal(files.status, 0, files.stderr);
+    const [hostname] = files.stdout.split('\n');
+    assert.match(files.stdout, new RegExp(`^192\\.0\\.2\\.77\\s+db\\.internal$`, 'm'));
+    assert.match(files.stdout, new RegExp(`\\s${hostname}\\s+httpd$`, 'm'), 'the host name and the container name resolve');
+    assert.match(files.stdout, /^search example\.test$/m);
+    assert.match(files.stdout, /^2$/m, 'lo and the pasta interface have addresses');
+    const info = await inspect(host, 'httpd');
+    assert.equal((info as unknown as { NetworkSettings: { Ports: Record<string, { HostPort: string }[]> } }).NetworkSettings.Ports['80/tcp']![0]!.HostPort, match[1]);
+    assert.equal((await tscAs(host, ['rm', '-f', 'httpd'])).status, 0);
+    await until('the port is free again', async () => {
+      try {
+        await fetch(`http://127.0.0.1:${match[1]}/`);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+  });
+
   it('-it on a real terminal: a shell, the window size, detach with ctrl-p ctrl-q, attach again', async (t) => {
     const host = await setup(t);
     if (!host) return;

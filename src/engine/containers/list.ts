@@ -3,7 +3,6 @@ import type { EngineContext } from '../context.ts';
 import { TscError } from '../errors.ts';
 import { allContainers, type ContainerRow } from './records.ts';
 import { liveState, statusText, humanDuration, type LiveState } from './state.ts';
-import { removeContainer } from './lifecycle.ts';
 
 /** One `ps` row; field names as `docker ps --format` knows them. */
 export interface ContainerSummary {
@@ -43,6 +42,7 @@ export async function listContainers(ctx: EngineContext, options: PsOptions = {}
     const live = liveState(row, store.root);
     // --rm containers whose foreground tsc went away are removed by the next look at them
     if (row.config.autoRemove && live.status === 'exited' && row.state === 'started') {
+      const { removeContainer } = await import('./lifecycle.ts'); // rarely: keep `ps` light
       await removeContainer(ctx, row).catch(() => undefined);
       continue;
     }
