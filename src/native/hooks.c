@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -169,9 +170,13 @@ void hooks_stop(struct run_instance *inst)
 		if (inst->bg[i].pid > 0)
 			kill(inst->bg[i].pid, SIGTERM);
 	for (size_t i = 0; i < inst->nbg; i++) {
+		/* up to 1 s each, woken as soon as it ends (its pidfd turns readable) */
+		int pidfd = inst->bg[i].pid > 0 ? (int)syscall(SYS_pidfd_open, inst->bg[i].pid, 0) : -1;
+
 		for (int tries = 0; tries < 100 && inst->bg[i].pid > 0 && waitpid(inst->bg[i].pid, NULL, WNOHANG) == 0;
 		     tries++)
-			poll(NULL, 0, 10);
+			poll(&(struct pollfd){ .fd = pidfd, .events = POLLIN }, pidfd >= 0 ? 1 : 0, 10);
+		close_fdp(&pidfd);
 		close_fdp(&inst->bg[i].out);
 	}
 	inst->nbg = 0;

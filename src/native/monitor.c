@@ -174,17 +174,22 @@ static void end_run(void)
 	logfile_flush(1);
 	logfile_flush(2);
 	close_io();
-	run_instance_end(&m.inst);
 	again = restart_wanted();
 	n = snprintf(frame, sizeof frame, "{\"exitCode\":%d,\"signal\":%d,\"restarting\":%s}", m.exit_code, m.signal,
 		     again ? "true" : "false");
-	attach_frame(FRAME_EXIT, frame, (size_t)n);
 	m.exited = false;
 	if (!again) {
+		/* the end is recorded and told before the hooks (pasta) are stopped and waited
+		 * for: that takes a while and changes nothing the container's users see */
 		set_status(ST_EXITED);
+		attach_frame(FRAME_EXIT, frame, (size_t)n);
+		run_instance_end(&m.inst);
 		m.done = true;
 		return;
 	}
+	/* a restart needs the old hooks gone first (pasta holds the published ports) */
+	run_instance_end(&m.inst);
+	attach_frame(FRAME_EXIT, frame, (size_t)n);
 	if (now_ms() - m.started_ms >= BACKOFF_RESET_MS || m.backoff == 0)
 		m.backoff = BACKOFF_FIRST_MS;
 	else
