@@ -12,7 +12,7 @@ import { chmodSync, chownSync, copyFileSync, existsSync, lchownSync, mkdirSync, 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { eventNamed, runHelperAs, startHelper, type HelperResult } from '../lib/helper-client.ts';
+import { eventNamed, runHelperAs, startHelper, testContainerBase, type HelperResult } from '../lib/helper-client.ts';
 import { requires, requiresTestHost, type TestHost } from '../lib/env.ts';
 import { asUserArgv, userEnv } from '../lib/users.ts';
 import { DIST_HELPER, staged } from '../lib/stage.ts';
@@ -83,28 +83,16 @@ function buildRootfs(host: TestHost): string {
 }
 
 function runConfig(host: TestHost, rootfs: string): ConfigEntry[] {
-  const config: ConfigEntry[] = [];
-  for (const key of ['uidmap', 'gidmap'] as const) {
-    config.push([key, `0 ${host.uid} 1`], [key, `1 ${host.subidStart} ${host.subidCount}`]);
-  }
-  config.push(
-    ['newuidmap', '/usr/bin/newuidmap'],
-    ['newgidmap', '/usr/bin/newgidmap'],
-    ['rootfs', rootfs],
+  return [
+    ...testContainerBase(host, rootfs),
     ['hostname', HOSTNAME],
-    ['mount', '/proc proc proc nosuid,nodev,noexec'],
-    ['mount', '/dev tmpfs tmpfs nosuid,mode=755,size=65536k'],
     ['mount', '/dev/pts devpts devpts nosuid,noexec,newinstance,ptmxmode=0666,mode=0620'],
     // only in the container's mount namespace: the host's rootfs/tmp stays empty
     ['mount', '/tmp tmpfs tmpfs mode=1777,size=1024k'],
-    ['device', '/dev/null'],
-    ['device', '/dev/zero'],
-    ['env', 'PATH=/bin'],
     ['arg', '/bin/sh'],
     ['arg', '-c'],
     ['arg', 'echo from-pid1 > /tmp/pid1-file; exec sleep 1000'],
-  );
-  return config;
+  ];
 }
 
 /** Field 22 of /proc/PID/stat: the start time in clock ticks. */

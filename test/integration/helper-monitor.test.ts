@@ -14,11 +14,11 @@ import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { eventNamed, runHelperAs, type HelperResult } from '../lib/helper-client.ts';
+import { eventNamed, runHelperAs, testContainerBase, type HelperResult } from '../lib/helper-client.ts';
 import { requires, requiresTestHost, testHost, type TestHost } from '../lib/env.ts';
 import { asUserArgv, userEnv } from '../lib/users.ts';
 import { DIST_HELPER, staged } from '../lib/stage.ts';
-import { decodeMessage, encodeConfig, type ConfigEntry, type HelperMessage } from '../../src/engine/sys/helper.ts';
+import { decodeMessage, encodeArgv, encodeConfig, type ConfigEntry, type HelperMessage } from '../../src/engine/sys/helper.ts';
 
 const helper = staged(DIST_HELPER);
 const BUSYBOX = '/usr/bin/busybox';
@@ -84,24 +84,9 @@ function box(host: TestHost): string {
   return dir;
 }
 
-/** A hook or exit-cmd value: arguments joined with spaces, `\s` for a space in one. */
-function argvLine(args: readonly string[]): string {
-  return args.map((a) => a.replaceAll('\\', '\\\\').replaceAll(' ', '\\s')).join(' ');
-}
 
 function baseConfig(host: TestHost, dir: string, argv: readonly string[], extra: readonly ConfigEntry[] = [], detach = true): ConfigEntry[] {
-  const config: ConfigEntry[] = [];
-  for (const key of ['uidmap', 'gidmap'] as const) config.push([key, `0 ${host.uid} 1`], [key, `1 ${host.subidStart} ${host.subidCount}`]);
-  config.push(
-    ['newuidmap', '/usr/bin/newuidmap'],
-    ['newgidmap', '/usr/bin/newgidmap'],
-    ['rootfs', rootfs],
-    ['mount', '/proc proc proc nosuid,nodev,noexec'],
-    ['mount', '/dev tmpfs tmpfs nosuid,mode=755,size=65536k'],
-    ['device', '/dev/null'],
-    ['device', '/dev/zero'],
-    ['env', 'PATH=/bin'],
-  );
+  const config = testContainerBase(host, rootfs);
   if (detach) config.push(['detach', '1'], ['state', join(dir, 'state.json')], ['log', join(dir, 'ctr.log')]);
   return [...config, ...extra, ...argv.map((a): ConfigEntry => ['arg', a])];
 }
@@ -233,7 +218,7 @@ describe('helper run detach: the monitor', { timeout: 180_000 }, () => {
     const host = ready(t);
     if (!host) return;
     const dir = box(host);
-    const hook = argvLine(['/bin/sh', '-c', `cat ${dir}/state.json > ${dir}/seen-by-hook`]);
+    const hook = encodeArgv(['/bin/sh', '-c', `cat ${dir}/state.json > ${dir}/seen-by-hook`]);
     const d = await detach(host, baseConfig(host, dir, ['/bin/sh', '-c', 'echo hi; sleep 1; exit 3'], [['hook', hook]]));
     assertStarted(d);
     assert.match(readFileSync(join(dir, 'seen-by-hook'), 'utf8'), /"status":"starting"/);
@@ -462,7 +447,7 @@ describe('helper run detach: the monitor', { timeout: 180_000 }, () => {
     const host = ready(t);
     if (!host) return;
     const dir = box(host);
-    const hook = argvLine(['/bin/sh', '-c', `readlink /proc/{pid}/ns/net > ${dir}/net; readlink /proc/self/ns/net >> ${dir}/net`]);
+    const hook = encodeArgv(['/bin/sh', '-c', `readlink /proc/{pid}/ns/net > ${dir}/net; readlink /proc/self/ns/net >> ${dir}/net`]);
     const config = baseConfig(host, dir, ['/bin/sh', '-c', 'cat /shared/net; readlink /proc/1/ns/net'], [['hook', hook], ['mount', `/shared bind ${dir} rbind`]], false);
     const fg = await runHelperAs(helper!, 'run', config, { uid: host.uid, name: host.user });
     assert.equal(fg.status, 0, JSON.stringify(fg.messages));
@@ -473,7 +458,7 @@ describe('helper run detach: the monitor', { timeout: 180_000 }, () => {
     assert.equal(inside, own);
     // detached, at each restart
     const dir2 = box(host);
-    const hook2 = argvLine(['/bin/sh', '-c', `echo {pid} >> ${dir2}/pids`]);
+    const hook2 = encodeArgv(['/bin/sh', '-c', `echo {pid} >> ${dir2}/pids`]);
     const d = await detach(host, baseConfig(host, dir2, ['/bin/true'], [['hook', hook2], ['restart', 'on-failure:1']]));
     assertStarted(d);
     await until('exited', () => state(dir2).status === 'exited');
@@ -484,7 +469,7 @@ describe('helper run detach: the monitor', { timeout: 180_000 }, () => {
     const host = ready(t);
     if (!host) return;
     const dir = box(host);
-    const hook = argvLine(['/bin/sh', '-c', 'echo broken network >&2; exit 4']);
+    const hook = encodeArgv(['/bin/sh', '-c', 'echo broken network >&2; exit 4']);
     const d = await detach(host, baseConfig(host, dir, ['/bin/true'], [['hook', hook]]));
     assert.equal(d.status, 1);
     const error = d.messages.at(-1) as Record<string, unknown>;
@@ -501,7 +486,7 @@ describe('helper run detach: the monitor', { timeout: 180_000 }, () => {
     const host = ready(t);
     if (!host) return;
     const dir = box(host);
-    const hook = argvLine(['/bin/sh', '-c', `echo $$ > ${dir}/hook.pid; sleep 0.3; echo x > ${dir}/ready; printf 1 >&5; exec sleep 100`]);
+    const hook = encodeArgv(['/bin/sh', '-c', `echo $$ > ${dir}/hook.pid; sleep 0.3; echo x > ${dir}/ready; printf 1 >&5; exec sleep 100`]);
     const d = await detach(host, baseConfig(host, dir, ['/bin/sh', '-c', 'cat /shared/ready; sleep 0.5'], [['hook', hook], ['hook-ready-fd', '5'], ['mount', `/shared bind ${dir} rbind`]]));
     assertStarted(d);
     const hookPid = Number(readFileSync(join(dir, 'hook.pid'), 'utf8'));
@@ -567,7 +552,7 @@ describe('helper run detach: the monitor', { timeout: 180_000 }, () => {
     const host = ready(t);
     if (!host) return;
     const dir = box(host);
-    const cmd = argvLine(['/bin/sh', '-c', `cat ${dir}/state.json > ${dir}/exit-cmd-saw`]);
+    const cmd = encodeArgv(['/bin/sh', '-c', `cat ${dir}/state.json > ${dir}/exit-cmd-saw`]);
     const d = await detach(host, baseConfig(host, dir, ['/bin/sh', '-c', 'sleep 0.5; exit 1'], [['exit-cmd', cmd], ['restart', 'on-failure:1']]));
     assertStarted(d);
     await sleep(200);

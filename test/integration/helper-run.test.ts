@@ -9,7 +9,7 @@ import { chmodSync, chownSync, copyFileSync, existsSync, lchownSync, mkdirSync, 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { eventNamed, runHelperAs, startHelper, type HelperResult } from '../lib/helper-client.ts';
+import { eventNamed, runHelperAs, startHelper, testContainerBase, type HelperResult } from '../lib/helper-client.ts';
 import { requires, requiresTestHost, testHost, type TestHost } from '../lib/env.ts';
 import { DIST_HELPER, staged } from '../lib/stage.ts';
 import { encodeConfig, type ConfigEntry } from '../../src/engine/sys/helper.ts';
@@ -63,21 +63,7 @@ before(() => {
 });
 
 function runConfig(host: TestHost, argv: readonly string[], extra: readonly ConfigEntry[] = []): ConfigEntry[] {
-  const config: ConfigEntry[] = [];
-  for (const key of ['uidmap', 'gidmap'] as const) {
-    config.push([key, `0 ${host.uid} 1`], [key, `1 ${host.subidStart} ${host.subidCount}`]);
-  }
-  config.push(
-    ['newuidmap', '/usr/bin/newuidmap'],
-    ['newgidmap', '/usr/bin/newgidmap'],
-    ['rootfs', rootfs],
-    ['mount', '/proc proc proc nosuid,nodev,noexec'],
-    ['mount', '/dev tmpfs tmpfs nosuid,mode=755,size=65536k'],
-    ['device', '/dev/null'],
-    ['device', '/dev/zero'],
-    ['env', 'PATH=/bin'],
-  );
-  return [...config, ...extra, ...argv.map((arg): ConfigEntry => ['arg', arg])];
+  return [...testContainerBase(host, rootfs), ...extra, ...argv.map((arg): ConfigEntry => ['arg', arg])];
 }
 
 async function run(host: TestHost, argv: readonly string[], extra: readonly ConfigEntry[] = []): Promise<HelperResult> {

@@ -17,7 +17,7 @@ import { chmodSync, copyFileSync, createReadStream, existsSync, lchownSync, mkdi
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { startHelper } from '../lib/helper-client.ts';
+import { startHelper, testContainerBase } from '../lib/helper-client.ts';
 import { requires, requiresTestHost, testHost, type TestHost } from '../lib/env.ts';
 import { DIST_HELPER, ROOT, staged } from '../lib/stage.ts';
 import { userEnv } from '../lib/users.ts';
@@ -108,20 +108,11 @@ function containerConfig(host: TestHost): ConfigEntry[] {
     'exec sleep 1000',
   ].join('\n');
   writeFileSync(join(rootfs, 'scenario.sh'), `${script}\n`);
-  const config: ConfigEntry[] = [];
-  for (const key of ['uidmap', 'gidmap'] as const) config.push([key, `0 ${host.uid} 1`], [key, `1 ${host.subidStart} ${host.subidCount}`]);
-  config.push(
-    ['newuidmap', '/usr/bin/newuidmap'],
-    ['newgidmap', '/usr/bin/newgidmap'],
-    ['rootfs', rootfs],
-    ['mount', '/proc proc proc nosuid,nodev,noexec'],
-    ['mount', '/dev tmpfs tmpfs nosuid,mode=755,size=65536k'],
-    ['device', '/dev/null'],
-    ['env', 'PATH=/bin'],
+  return [
+    ...testContainerBase(host, rootfs, ['/dev/null']),
     ...DEFAULT_CAPABILITIES.map((c): ConfigEntry => ['cap', c]),
     ['arg', '/bin/sh'], ['arg', '/scenario.sh'],
-  );
-  return config;
+  ];
 }
 
 /**

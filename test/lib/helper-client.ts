@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { decodeMessage, encodeConfig, type ConfigEntry, type HelperMessage } from '../../src/engine/sys/helper.ts';
 import { asUserArgv, userEnv, type AsUserOptions } from './users.ts';
+import type { TestHost } from './env.ts';
 
 export interface HelperResult {
   status: number | null;
@@ -64,4 +65,24 @@ export function runHelperAs(
 
 export function eventNamed(result: HelperResult, name: string): Record<string, unknown> | undefined {
   return result.messages.find((m) => m.type === 'event' && m.name === name) as Record<string, unknown> | undefined;
+}
+
+/**
+ * The configuration every test container of the helper's `run` mode starts from: the test
+ * user's id maps through newuidmap/newgidmap, a prepared root directory, /proc, a small
+ * /dev with the given device nodes bound in (default null and zero), and PATH=/bin.
+ */
+export function testContainerBase(host: TestHost, rootfs: string, devices: readonly string[] = ['/dev/null', '/dev/zero']): ConfigEntry[] {
+  const config: ConfigEntry[] = [];
+  for (const key of ['uidmap', 'gidmap'] as const) config.push([key, `0 ${host.uid} 1`], [key, `1 ${host.subidStart} ${host.subidCount}`]);
+  config.push(
+    ['newuidmap', '/usr/bin/newuidmap'],
+    ['newgidmap', '/usr/bin/newgidmap'],
+    ['rootfs', rootfs],
+    ['mount', '/proc proc proc nosuid,nodev,noexec'],
+    ['mount', '/dev tmpfs tmpfs nosuid,mode=755,size=65536k'],
+    ...devices.map((d): ConfigEntry => ['device', d]),
+    ['env', 'PATH=/bin'],
+  );
+  return config;
 }

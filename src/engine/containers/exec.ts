@@ -16,6 +16,7 @@ import type { Spec } from '../runtime/spec/types.ts';
 import { HelperFailure, startHelper, type ConfigEntry } from '../sys/helper.ts';
 import { programExit } from '../sys/userns.ts';
 import { findInLayers, resolveCommand } from './create.ts';
+import { rlimitValue as limit } from './start.ts';
 import { requireContainer, type ContainerRow } from './records.ts';
 import { containerDir, liveState } from './state.ts';
 
@@ -123,8 +124,4 @@ function execConfig(row: ContainerRow, spec: Spec, dir: string, options: ExecOpt
   config.push(['arg', resolveCommand(layers, options.command[0]!, env)]);
   for (const a of options.command.slice(1)) config.push(['arg', a]);
   return config;
-}
-
-function limit(value: number | bigint): string {
-  return BigInt(value) >= 18446744073709551615n ? 'unlimited' : String(value);
 }

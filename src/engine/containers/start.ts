@@ -120,7 +120,7 @@ export function helperConfig(spec: Spec, row: ContainerRow, dir: string): Config
   for (const cap of p.capabilities.bounding) config.push(['cap', cap]);
   config.push(['no-new-privs', p.noNewPrivileges ? '1' : '0']);
   if (spec.linux.seccomp) config.push(['seccomp', join(dir, 'seccomp.bpf')]);
-  for (const r of p.rlimits) config.push(['rlimit', `${r.type} ${limit(r.soft)} ${limit(r.hard)}`]);
+  for (const r of p.rlimits) config.push(['rlimit', `${r.type} ${rlimitValue(r.soft)} ${rlimitValue(r.hard)}`]);
   for (const e of p.env) config.push(['env', e]);
   for (const a of p.args) config.push(['arg', a]);
   return config;
@@ -155,6 +155,7 @@ function monitorConfig(ctx: EngineContext, row: ContainerRow, dir: string, socke
   return config;
 }
 
-function limit(value: number | bigint): string {
+/** An rlimit value as the helper takes it: a number, or `unlimited` for RLIM_INFINITY. */
+export function rlimitValue(value: number | bigint): string {
   return BigInt(value) >= 18446744073709551615n ? 'unlimited' : String(value);
 }
