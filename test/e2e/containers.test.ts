@@ -346,6 +346,15 @@ describe('containers (rootless, kept)', { timeout: 180_000 }, () => {
     await until('the shell exited', () => /EXIT=5/.test(screen()));
     assert.match(screen(), /^again$/m);
     assert.equal((await tscAs(host, ['rm', 'tty1'])).status, 0);
+    // exec -it: a terminal of the container's own, sized like ours, and the command's exit code
+    assert.equal((await tscAs(host, ['run', '-d', '--name', 'tty2', image, 'sleep', '300'])).status, 0);
+    execFileSync('tmux', ['respawn-pane', '-k', '-t', session, command(['exec', '-it', 'tty2', 'sh'])]);
+    await until('a prompt in exec', () => /# ?$/m.test(screen()));
+    keys('stty size; tty; exit 6', 'Enter');
+    await until('exec ended', () => /EXIT=6/.test(screen()));
+    assert.match(screen(), /^25 90$/m);
+    assert.match(screen(), /^\/dev\/pts\/\d+$/m);
+    assert.equal((await tscAs(host, ['rm', '-f', 'tty2'])).status, 0);
   });
 });
 
