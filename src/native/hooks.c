@@ -162,8 +162,9 @@ int hooks_run(const struct run_config *c, pid_t pid, const sigset_t *mask, struc
 	return 0;
 }
 
-/* SIGTERM; reaped here if they go within a second, else by whoever inherits them. A hook
- * the monitor has reaped already has pid -1: its pid may belong to another process now. */
+/* SIGTERM; reaped here if they go within a second, else (the fuse daemon: after SIGKILL) by
+ * whoever inherits them. A hook the monitor has reaped already has pid -1: its pid may
+ * belong to another process now. */
 void hooks_stop(struct run_instance *inst)
 {
 	for (size_t i = 0; i < inst->nbg; i++)
@@ -176,6 +177,11 @@ void hooks_stop(struct run_instance *inst)
 		for (int tries = 0; tries < 100 && inst->bg[i].pid > 0 && waitpid(inst->bg[i].pid, NULL, WNOHANG) == 0;
 		     tries++)
 			poll(&(struct pollfd){ .fd = pidfd, .events = POLLIN }, pidfd >= 0 ? 1 : 0, 10);
+		if (inst->bg[i].kill && inst->bg[i].pid > 0 && waitpid(inst->bg[i].pid, NULL, WNOHANG) == 0) {
+			if (pidfd < 0 || syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0)
+				kill(inst->bg[i].pid, SIGKILL);
+			waitpid(inst->bg[i].pid, NULL, 0);
+		}
 		close_fdp(&pidfd);
 		close_fdp(&inst->bg[i].out);
 	}

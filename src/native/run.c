@@ -76,6 +76,7 @@ static int run_set(void *cfg, const char *key, char *value, struct error *err)
 		{ "hostname", offsetof(struct run_config, hostname) },
 		{ "cwd", offsetof(struct run_config, cwd) },
 		{ "seccomp", offsetof(struct run_config, seccomp) },
+		{ "fuse-overlayfs", offsetof(struct run_config, fuse_overlayfs) },
 		{ "uid", offsetof(struct run_config, uid_s) },
 		{ "gid", offsetof(struct run_config, gid_s) },
 		{ "groups", offsetof(struct run_config, groups_s) },
@@ -124,6 +125,11 @@ static int check_config(struct run_config *c, struct error *err)
 		return error_set(err, 0, "config", "", "rootfs and at least one arg are required");
 	if (!c->lowerdir != !c->upperdir || !c->upperdir != !c->workdir)
 		return error_set(err, 0, "config", "", "lowerdir, upperdir and workdir go together");
+	if (c->fuse_overlayfs && (!c->lowerdir || c->fuse_overlayfs[0] != '/'))
+		return error_set(err, 0, "config", "", "fuse-overlayfs needs an absolute path, and lowerdir, upperdir and workdir");
+	/* the daemon takes one of the instance's background slots */
+	if (c->fuse_overlayfs && c->nhooks == HOOKS_MAX)
+		return error_set(err, 0, "config", "", "at most %d hook lines with fuse-overlayfs", HOOKS_MAX - 1);
 	if (!c->cwd)
 		c->cwd = "/";
 	if (run_check_ids(c, err) < 0)
@@ -266,6 +272,8 @@ static int start(const struct run_config *c, pid_t first, const struct channels 
 		if (inst->pidfd < 0)
 			return error_set(err, errno, "pidfd_open", "", "cannot open the container's process");
 		if (hooks_run(c, inst->pid, mask, inst, err) < 0)
+			return -1;
+		if (c->fuse_overlayfs && fuse_mount_rootfs(c, mask, inst, err) < 0)
 			return -1;
 		if (send(ch->sync, "g", 1, MSG_NOSIGNAL) != 1)
 			return error_set(err, errno, "send", "", "cannot signal the container's process");

@@ -31,6 +31,7 @@ struct run_rlimit {
 struct run_config {
 	struct idmap_config ids;
 	const char *rootfs, *lowerdir, *upperdir, *workdir, *hostname, *cwd, *seccomp;
+	const char *fuse_overlayfs; /* the overlay is mounted by this program (fuse.c), not the kernel */
 	const char *uid_s, *gid_s, *groups_s;
 	int no_new_privs;
 	int share_net; /* 1: keep the helper's network namespace (--network host) */
@@ -70,10 +71,12 @@ struct run_io {
 	int in, out, err;
 };
 
-/* A hook left running in the background (hook-ready-fd) until the container ends. */
+/* A hook left running in the background (hook-ready-fd), or the fuse-overlayfs daemon,
+ * until the container ends. */
 struct hook_proc {
 	pid_t pid;
-	int out; /* its captured output, drained and discarded */
+	int out;   /* its captured output, drained and discarded */
+	bool kill; /* SIGKILL if SIGTERM has not ended it within a second (the daemon) */
 };
 
 /* One start of the container. */
@@ -121,6 +124,11 @@ int hooks_run(const struct run_config *c, pid_t pid, const sigset_t *mask, struc
 	      struct error *err);
 void hooks_stop(struct run_instance *inst);
 void exit_cmds_run(const struct run_config *c, const sigset_t *mask);
+
+/* fuse.c, in the helper once B exists: starts the fuse-overlayfs daemon (one of inst's
+ * background processes) in B's user and mount namespaces, and returns once rootfs is
+ * mounted there. */
+int fuse_mount_rootfs(const struct run_config *c, const sigset_t *mask, struct run_instance *inst, struct error *err);
 
 /* monitor.c: `run` with `detach 1` */
 int monitor_detach(const struct run_config *c, struct error *err);

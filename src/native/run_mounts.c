@@ -9,6 +9,8 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 
 #include "run.h"
@@ -208,7 +210,13 @@ int run_setup_root(const struct run_config *c, struct error *err)
 
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return error_set(err, errno, "mount", "/", "cannot make the mounts private");
-	if (c->lowerdir) {
+	if (c->fuse_overlayfs) {
+		struct statfs fs;
+
+		/* mounted already, by the daemon (fuse.c): never run on the empty directory */
+		if (statfs(c->rootfs, &fs) < 0 || fs.f_type != FUSE_SUPER_MAGIC)
+			return error_set(err, errno, "mount", c->rootfs, "%s is not the fuse-overlayfs mount", c->rootfs);
+	} else if (c->lowerdir) {
 		char data[3 * 1024 + 64];
 
 		if ((size_t)snprintf(data, sizeof data, "lowerdir=%s,upperdir=%s,workdir=%s,userxattr", c->lowerdir,

@@ -18,18 +18,20 @@ import { VERSION } from '../build-info.ts';
 import { parseImageConfig, type ImageConfig } from '../images/config.ts';
 import { imageLayers } from '../images/records.ts';
 import { findImage } from '../images/resolve.ts';
-import { ensureLayer, removeTrees } from '../images/unpack.ts';
+import { ensureLayer, removeTrees, type UnpackContext } from '../images/unpack.ts';
 import { compileSeccomp, serializeProgram } from '../runtime/seccomp/bpf.ts';
 import { defaultSeccompProfile } from '../runtime/seccomp/default.ts';
 import { parseSeccompProfile } from '../runtime/seccomp/profile.ts';
 import { buildSpec, mountRequests, STOP_SIGNAL_ANNOTATION } from '../runtime/spec/build.ts';
 import { attachVolumes, containerVolumes, detachVolumes } from '../volumes/attach.ts';
+import { populateVolume } from '../volumes/populate.ts';
 import { prepareNetwork } from '../network/plan.ts';
 import { findProgram } from '../sys/exec.ts';
 import { parseBytes, type RunSpecOptions } from '../runtime/spec/options.ts';
 import type { Spec } from '../runtime/spec/types.ts';
 import { deleteContainerRow, insertContainer, setRowState, type ContainerConfig, type RestartPolicy } from './records.ts';
 import { containerDir } from './state.ts';
+import { storageDriver } from './driver.ts';
 import { prepareCgroup } from './cgroup.ts';
 
 export interface CreateOptions extends Omit<RunSpecOptions, 'init' | 'tty'> {
@@ -113,20 +115,24 @@ export async function createContainer(ctx: EngineContext, options: CreateOptions
   const layers = imageLayers(store.db, image.id);
   for (const layer of layers) await ensureLayer(unpack, layer);
   const lowers = layers.map((l) => store.layerPath(l.chainId)).reverse();
+  const { driver } = await storageDriver(ctx.paths, {
+    probe: async (fuseOverlayfs) => (await import('../info/collect.ts')).probeStorage(ctx.who, ctx.paths, maps, fuseOverlayfs),
+  });
 
   const id = randomBytes(32).toString('hex');
   const dir = containerDir(store.root, id);
-  const rootfs = { lowers, upper: join(dir, 'upper'), work: join(dir, 'work') };
+  const rootfs = { lowers, upper: join(dir, driver === 'vfs' ? 'rootfs' : 'upper'), work: join(dir, 'work') };
   const stopSignal = 'SIGTERM'; // until the spec says (the image's STOPSIGNAL or --stop-signal)
   const placeholder: ContainerConfig = {
     image: options.image, path: '', args: [], env: [], workdir: '/', user: '', hostname: '', labels: {},
     tty: options.tty === true, openStdin: options.interactive === true, autoRemove: options.rm === true, restart,
     network: 'none', ports: [], mounts: [], logMaxSize: log.maxSize, stopSignal,
-    stopTimeout: options.stopTimeout ?? 10, init: options.init === true, rootfs, readOnly: options.readOnly === true, notes: [],
+    stopTimeout: options.stopTimeout ?? 10, init: options.init === true, rootfs, driver, readOnly: options.readOnly === true, notes: [],
   };
   const name = insertContainer(store.db, { id, name: options.name, imageId: image.id, imageName: options.image, config: placeholder }, new Date().toISOString());
   try {
-    await Promise.all(['upper', 'work', 'rootfs'].map((d) => mkdir(join(dir, d), { recursive: true, mode: 0o700 })));
+    await Promise.all((driver === 'vfs' ? ['rootfs'] : ['upper', 'work', 'rootfs']).map((d) => mkdir(join(dir, d), { recursive: true, mode: 0o700 })));
+    const copyNote = driver === 'vfs' ? await copyImage(unpack, lowers, dir) : undefined;
     const hostname = options.hostname ?? id.slice(0, 12);
     const network = await prepareNetwork(
       {
@@ -164,6 +170,7 @@ export async function createContainer(ctx: EngineContext, options: CreateOptions
     const cgroup = await prepareCgroup(id);
     if (cgroup.note) notes.push(cgroup.note);
     if (network.note) notes.push(network.note);
+    if (copyNote) notes.push(copyNote);
     await writeFile(join(dir, 'config.json'), JSON.stringify(spec, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2));
     await writeSeccomp(spec, dir, join(store.root, 'cache', 'seccomp'));
     const config: ContainerConfig = {
@@ -203,6 +210,21 @@ export async function createContainer(ctx: EngineContext, options: CreateOptions
 }
 
 const IDENTITY = { inside: 0, outside: 0, count: 4294967295 };
+
+/**
+ * vfs: the image's merged layers copied into the container's rootfs directory, as root in
+ * the user namespace (the volumes' copy-on-first-mount, with `/` as the destination):
+ * through a scratch directory into `_data`, which then replaces the empty `rootfs`.
+ * Returns a note when entries could not be copied (device nodes, rootless).
+ */
+async function copyImage(unpack: UnpackContext, lowersTopFirst: readonly string[], dir: string): Promise<string | undefined> {
+  const data = join(dir, '_data');
+  await mkdir(data, { mode: 0o700 });
+  const report = await populateVolume(unpack, { layersTopFirst: lowersTopFirst, destination: '/', volumeDir: dir });
+  await rename(data, join(dir, 'rootfs'));
+  if (report.skipped.length === 0) return undefined;
+  return `vfs: ${report.skipped.length} entries of the image were not copied (${report.skipped.slice(0, 3).join('; ')}${report.skipped.length > 3 ? '; ...' : ''})`;
+}
 
 /** For ImageConfig users elsewhere (inspect). */
 export type { ImageConfig };

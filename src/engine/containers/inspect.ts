@@ -35,6 +35,13 @@ export function portMap(row: ContainerRow): Record<string, { HostIp: string; Hos
   return ports;
 }
 
+/** docker's GraphDriver: overlay's directories, or vfs's one copy. */
+function graphDriver(c: ContainerRow['config']): { Name: string; Data: Record<string, string> } {
+  const name = c.driver ?? 'overlay';
+  if (name === 'vfs') return { Name: name, Data: { Dir: c.rootfs.upper } };
+  return { Name: name, Data: { LowerDir: c.rootfs.lowers.join(':'), UpperDir: c.rootfs.upper, WorkDir: c.rootfs.work } };
+}
+
 export function inspectRow(row: ContainerRow, storageRoot: string): ContainerInspect {
   const live = liveState(row, storageRoot);
   const dir = containerDir(storageRoot, row.id);
@@ -64,7 +71,7 @@ export function inspectRow(row: ContainerRow, storageRoot: string): ContainerIns
     LogPath: join(dir, 'ctr.log'),
     Name: `/${row.name}`,
     RestartCount: live.restartCount,
-    Driver: 'overlay',
+    Driver: c.driver ?? 'overlay',
     Platform: 'linux',
     HostConfig: {
       AutoRemove: c.autoRemove,
@@ -76,7 +83,7 @@ export function inspectRow(row: ContainerRow, storageRoot: string): ContainerIns
       Init: c.init,
       CgroupParent: c.cgroup ?? '',
     },
-    GraphDriver: { Name: 'overlay', Data: { LowerDir: c.rootfs.lowers.join(':'), UpperDir: c.rootfs.upper, WorkDir: c.rootfs.work } },
+    GraphDriver: graphDriver(c),
     Mounts: c.mounts.map((m) => ({
       Type: m.type,
       ...(m.name ? { Name: m.name } : {}),

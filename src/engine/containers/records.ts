@@ -5,6 +5,7 @@
 import type { Database } from '../state/db.ts';
 import { transaction } from '../state/db.ts';
 import { TscError } from '../errors.ts';
+import type { StorageDriver } from './driver.ts';
 import { generateName, validateName } from './names.ts';
 
 export type RowState = 'creating' | 'created' | 'started' | 'removing';
@@ -66,8 +67,15 @@ export interface ContainerConfig {
   init: boolean;
   /** the container's cgroup v2 directory, when it gets one */
   cgroup?: string | undefined;
-  /** the host paths the monitor needs */
+  /**
+   * The host paths the monitor needs. overlay, fuse-overlayfs: the image's layers (topmost
+   * first) under the container's upper and work directories. vfs: `upper` is the
+   * container's own full copy (its rootfs directory), `lowers` the layers it was copied
+   * from (for lookups), `work` unused.
+   */
   rootfs: { lowers: string[]; upper: string; work: string };
+  /** how the root file system is made (driver.ts); absent in records older than drivers: overlay */
+  driver?: StorageDriver | undefined;
   readOnly: boolean;
   /** notes about flags accepted but not enforced, shown by create/run and inspect */
   notes: string[];

@@ -11,6 +11,7 @@ import type { EngineContext } from '../context.ts';
 import { TscError } from '../errors.ts';
 import type { Spec } from '../runtime/spec/types.ts';
 import { encodeArgv, HelperFailure, startHelper, type ConfigEntry } from '../sys/helper.ts';
+import { findProgram } from '../sys/exec.ts';
 import { idMapConfig } from '../sys/idmaps.ts';
 import { INTERNAL_ARG, selfArgv } from '../sys/self.ts';
 import { setRowState, type ContainerRow } from './records.ts';
@@ -53,9 +54,10 @@ export async function startContainer(ctx: EngineContext, row: ContainerRow, opti
   await mkdir(dirname(socket), { recursive: true, mode: 0o700 });
   await rm(socket, { force: true });
   const maps = await ctx.maps();
+  const fuseOverlayfs = row.config.driver === 'fuse-overlayfs' ? await fuseProgram(row) : undefined;
   const config = [
     ...(maps ? idMapConfig(maps) : ROOT_MAPS),
-    ...helperConfig(spec, row, dir),
+    ...helperConfig(spec, row, dir, fuseOverlayfs),
     ...monitorConfig(ctx, row, dir, socket, options),
   ];
   setRowState(store.db, row.id, 'started');
@@ -103,11 +105,28 @@ async function recordFailure(dir: string, failure: TscError): Promise<void> {
   await rename(`${file}.tsc-tmp`, file);
 }
 
-/** The helper's `run` configuration (docs/helper-protocol.md) for a container's spec. */
-export function helperConfig(spec: Spec, row: ContainerRow, dir: string): ConfigEntry[] {
+async function fuseProgram(row: ContainerRow): Promise<string> {
+  const path = await findProgram('fuse-overlayfs');
+  if (path) return path;
+  throw new TscError('unsupported', `container ${row.name} uses the fuse-overlayfs storage driver, but fuse-overlayfs is not installed (not found in PATH)`, {
+    hint: 'install fuse-overlayfs, or recreate the container with another storage driver',
+  });
+}
+
+/**
+ * The helper's `run` configuration (docs/helper-protocol.md) for a container's spec; the
+ * root file system as its storage driver makes it (fuseOverlayfs: the program, for that
+ * driver).
+ */
+export function helperConfig(spec: Spec, row: ContainerRow, dir: string, fuseOverlayfs?: string): ConfigEntry[] {
   const rootfs = row.config.rootfs;
-  const config: ConfigEntry[] = [];
-  config.push(['rootfs', spec.root.path], ['lowerdir', rootfs.lowers.join(':')], ['upperdir', rootfs.upper], ['workdir', rootfs.work]);
+  const driver = row.config.driver ?? 'overlay';
+  const config: ConfigEntry[] = [['rootfs', spec.root.path]];
+  if (driver !== 'vfs') config.push(['lowerdir', rootfs.lowers.join(':')], ['upperdir', rootfs.upper], ['workdir', rootfs.work]);
+  if (driver === 'fuse-overlayfs') {
+    if (!fuseOverlayfs) throw new TscError('internal', `container ${row.name}: fuse-overlayfs driver without its program`);
+    config.push(['fuse-overlayfs', fuseOverlayfs]);
+  }
   config.push(['hostname', spec.hostname]);
   for (const m of spec.mounts) {
     config.push(['mount', `${m.destination} ${m.type} ${m.source || m.type} ${m.options.join(',') || 'defaults'}`.trimEnd()]);

@@ -15,6 +15,7 @@ import { idMapConfig, rootlessMaps, type RootlessMaps } from '../sys/idmaps.ts';
 import { canAccess, ensurePrivateDir, readTextIfExists, removeTree, statIfExists } from '../sys/files.ts';
 import { helperBinary, runHelper, type ConfigEntry, type HelperEvent } from '../sys/helper.ts';
 import type { Identity } from '../sys/identity.ts';
+import { chooseDriver, readDriverSetting, readProbeCache, writeProbeCache, type DriverFacts } from '../containers/driver.ts';
 import { diagnose, suggestSubordinateRange } from './diagnose.ts';
 import type { DeviceFacts, HostInfo, IdMapFacts, NetworkFacts, OverlayProbe, StorageFacts, ToolFacts, UsernsFacts } from './types.ts';
 
@@ -43,9 +44,10 @@ export async function collectInfo(who: Identity, options: CollectOptions = {}): 
   ]);
 
   const probe = await probeKernel(who, paths, { maps, fuseOverlayfs: fuseOverlayfs.path });
+  if (probe.complete) await cacheProbe(paths.runtimeDir, fuseOverlayfs.path, probe);
   const idmap: IdMapFacts = { subuid, subgid, newuidmap, newgidmap, ...probe.idmap };
   const storage: StorageFacts = {
-    driver: probe.kernelOverlay.ok && probe.kernelOverlay.whiteout ? 'overlay' : probe.fuse.ok ? 'fuse-overlayfs' : 'vfs',
+    ...(await driverFacts(paths, { kernelOverlay: probe.kernelOverlay, fuseOverlayfs: fuseOverlayfs.path, fuseDevice: fuse.usable, fuseProbe: probe.fuse })),
     kernelOverlay: probe.kernelOverlay,
     fuseOverlayfs: { ...fuseOverlayfs, ...probe.fuse },
   };
@@ -76,6 +78,38 @@ export async function collectInfo(who: Identity, options: CollectOptions = {}): 
     osFamily: osFamily(os),
   });
   return { ...partial, findings, ready: !findings.some((f) => f.severity === 'error') };
+}
+
+/** The driver new containers get (driver.ts), and why a configured one cannot be used. */
+async function driverFacts(paths: StoragePaths, facts: DriverFacts): Promise<Pick<StorageFacts, 'driver' | 'configured' | 'configuredError'>> {
+  let setting;
+  try {
+    setting = await readDriverSetting(paths);
+    return { driver: chooseDriver(setting, facts).driver, configured: setting?.driver };
+  } catch (error) {
+    if (!(error instanceof TscError)) throw error;
+    return { driver: chooseDriver(undefined, facts).driver, configured: setting?.driver, configuredError: error.message };
+  }
+}
+
+async function bootId(): Promise<string> {
+  return ((await readTextIfExists('/proc/sys/kernel/random/boot_id')) ?? '').trim();
+}
+
+async function cacheProbe(runtimeDir: string, fuseOverlayfs: string | undefined, probe: KernelProbe): Promise<void> {
+  await writeProbeCache(runtimeDir, { bootId: await bootId(), kernel: release(), fuseOverlayfs, kernelOverlay: probe.kernelOverlay, fuse: probe.fuse });
+}
+
+/**
+ * The overlay probes for choosing a storage driver: the answer `tsc info` or an earlier
+ * create left in the runtime dir for this boot and kernel, else the helper's probe (kept).
+ */
+export async function probeStorage(who: Identity, paths: StoragePaths, maps: RootlessMaps | undefined, fuseOverlayfs: string | undefined): Promise<{ kernelOverlay: OverlayProbe; fuse: OverlayProbe }> {
+  const cached = await readProbeCache(paths.runtimeDir, { bootId: await bootId(), kernel: release(), fuseOverlayfs });
+  if (cached) return cached;
+  const probe = await probeKernel(who, paths, { maps, fuseOverlayfs });
+  if (probe.complete) await cacheProbe(paths.runtimeDir, fuseOverlayfs, probe);
+  return probe;
 }
 
 /** Both subordinate id files whole: the suggested new range must avoid everyone's. */
@@ -152,10 +186,13 @@ interface KernelProbe {
   kernelOverlay: OverlayProbe;
   fuse: OverlayProbe;
   runtimeDirError: string | undefined;
+  /** the probe ran to its end (its answer may be kept) */
+  complete: boolean;
 }
 
 interface ProbeInputs {
-  maps: RootlessMaps;
+  /** undefined as root */
+  maps: RootlessMaps | undefined;
   fuseOverlayfs: string | undefined;
 }
 
@@ -167,6 +204,7 @@ async function probeKernel(who: Identity, paths: StoragePaths, inputs: ProbeInpu
     kernelOverlay: { ok: false, error: 'not probed' },
     fuse: { ok: false, error: inputs.fuseOverlayfs ? 'not probed' : 'fuse-overlayfs is not installed' },
     runtimeDirError: undefined,
+    complete: false,
   };
   let workdir: string;
   try {
@@ -177,12 +215,13 @@ async function probeKernel(who: Identity, paths: StoragePaths, inputs: ProbeInpu
     return result;
   }
   const config: ConfigEntry[] = [['userns', rootless ? '1' : '0'], ['workdir', workdir]];
-  if (rootless) config.push(...idMapConfig(inputs.maps));
+  if (rootless && inputs.maps) config.push(...idMapConfig(inputs.maps));
   if (inputs.fuseOverlayfs) config.push(['fuse-overlayfs', inputs.fuseOverlayfs]);
   try {
     const binary = await helperBinary(paths.runtimeDir, who.uid);
     const run = await runHelper(binary, 'probe', config);
     applyProbeEvents(result, run.events);
+    result.complete = true;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (rootless) result.idmap.fallbackReason = message;

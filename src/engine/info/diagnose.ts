@@ -104,7 +104,12 @@ export function diagnose(facts: Facts, context: DiagnoseContext): Finding[] {
     }
   }
 
-  if (storage.driver === 'fuse-overlayfs') {
+  if (storage.configuredError) {
+    add({ id: 'storage-driver', severity: 'error', message: storage.configuredError, fix: 'unset TSC_STORAGE_DRIVER or change driver in storage.conf (overlay, fuse-overlayfs, vfs)' });
+  }
+  if (storage.configured) {
+    // chosen by the user: no advice about the automatic choice
+  } else if (storage.driver === 'fuse-overlayfs') {
     add({
       id: 'storage-fuse',
       severity: 'note',

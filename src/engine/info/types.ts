@@ -49,7 +49,12 @@ export interface OverlayProbe {
 export type StorageDriver = 'overlay' | 'fuse-overlayfs' | 'vfs';
 
 export interface StorageFacts {
+  /** what new containers get: the configured driver, or the best that works here */
   driver: StorageDriver;
+  /** TSC_STORAGE_DRIVER or `driver` in storage.conf, when set */
+  configured?: StorageDriver | undefined;
+  /** why the configured driver cannot be used (containers cannot be created then) */
+  configuredError?: string | undefined;
   kernelOverlay: OverlayProbe;
   fuseOverlayfs: OverlayProbe & ToolFacts;
 }

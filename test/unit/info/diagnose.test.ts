@@ -80,6 +80,22 @@ describe('diagnose', () => {
     });
   }
 
+  it('a configured storage driver that cannot work is an error', () => {
+    const facts = healthy();
+    facts.storage.configured = 'fuse-overlayfs';
+    facts.storage.configuredError = 'storage driver fuse-overlayfs (TSC_STORAGE_DRIVER) needs /dev/fuse, which is missing';
+    const finding = diagnose(facts, context).find((f) => f.id === 'storage-driver');
+    assert.equal(finding?.severity, 'error');
+    assert.match(finding.message, /needs \/dev\/fuse/);
+  });
+
+  it('a configured storage driver gets no advice about the automatic choice', () => {
+    const facts = healthy();
+    facts.storage.driver = 'vfs';
+    facts.storage.configured = 'vfs';
+    assert.deepEqual(diagnose(facts, context), []);
+  });
+
   it('does not blame the root user for subordinate ids', () => {
     const facts = healthy();
     facts.user = { uid: 0, gid: 0, name: 'root', rootless: false };
