@@ -239,6 +239,10 @@ describe('containers (rootless, kept)', { timeout: 180_000 }, () => {
     assert.equal(piped.status, 4, piped.stderr);
     assert.equal(piped.stdout, 'HELLO\n');
     assert.equal((await tscAs(host, ['ps', '-a', '-q', '--filter', 'name=^fg-rm$'])).stdout, '', '--rm removed it');
+    // a non-root user of the container can use the image (the overlay's root is not 0700)
+    const nobody = await tscAs(host, ['run', '--rm', '-u', '65534:65534', image, 'sh', '-c', 'id -u; stat -c %a /; ls /bin/sh']);
+    assert.equal(nobody.status, 0, nobody.stderr);
+    assert.equal(nobody.stdout, '65534\n755\n/bin/sh\n');
     const kept = await tscAs(host, ['run', '--name', 'kept', image, 'sh', '-c', 'echo once']);
     assert.equal(kept.stdout, 'once\n');
     const again = await tscAs(host, ['start', '-a', 'kept']);

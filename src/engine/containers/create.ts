@@ -7,9 +7,9 @@
  * recognise (state 'creating', its owner gone) and remove.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { lstatSync, readFileSync } from 'node:fs';
+import { lstatSync, readFileSync, statSync } from 'node:fs';
 import { constants } from 'node:fs';
-import { access, copyFile, mkdir, rename, writeFile } from 'node:fs/promises';
+import { access, chmod, copyFile, mkdir, rename, writeFile } from 'node:fs/promises';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import type { EngineContext } from '../context.ts';
@@ -132,6 +132,10 @@ export async function createContainer(ctx: EngineContext, options: CreateOptions
   const name = insertContainer(store.db, { id, name: options.name, imageId: image.id, imageName: options.image, config: placeholder }, new Date().toISOString());
   try {
     await Promise.all((driver === 'vfs' ? ['rootfs'] : ['upper', 'work', 'rootfs']).map((d) => mkdir(join(dir, d), { recursive: true, mode: 0o700 })));
+    // the overlay's root takes the upper dir's mode: give it the image's own (0755 as a rule),
+    // or a non-root user in the container could not even enter /; the container's
+    // directory around it stays 0700
+    if (driver !== 'vfs') await chmod(join(dir, 'upper'), lowers[0] ? statSync(lowers[0]).mode & 0o7777 : 0o755);
     const copyNote = driver === 'vfs' ? await copyImage(unpack, lowers, dir) : undefined;
     const hostname = options.hostname ?? id.slice(0, 12);
     const network = await prepareNetwork(
