@@ -55,7 +55,7 @@ export async function startContainer(ctx: EngineContext, row: ContainerRow, opti
   const maps = await ctx.maps();
   const config = [
     ...(maps ? idMapConfig(maps) : ROOT_MAPS),
-    ...helperConfig(spec, row, dir),
+    ...helperConfig(spec, row.config.rootfs, dir),
     ...monitorConfig(ctx, row, dir, socket, options),
   ];
   setRowState(store.db, row.id, 'started');
@@ -75,7 +75,7 @@ export async function startContainer(ctx: EngineContext, row: ContainerRow, opti
 }
 
 /** Root runs containers in a user namespace too, with every id mapped to itself. */
-const ROOT_MAPS: ConfigEntry[] = [['uidmap', '0 0 4294967295'], ['gidmap', '0 0 4294967295']];
+export const ROOT_MAPS: ConfigEntry[] = [['uidmap', '0 0 4294967295'], ['gidmap', '0 0 4294967295']];
 
 function startFailure(row: ContainerRow, error: unknown): TscError {
   if (error instanceof HelperFailure && error.record.op === 'execve') {
@@ -104,8 +104,7 @@ async function recordFailure(dir: string, failure: TscError): Promise<void> {
 }
 
 /** The helper's `run` configuration (docs/helper-protocol.md) for a container's spec. */
-export function helperConfig(spec: Spec, row: ContainerRow, dir: string): ConfigEntry[] {
-  const rootfs = row.config.rootfs;
+export function helperConfig(spec: Spec, rootfs: ContainerRow['config']['rootfs'], dir: string): ConfigEntry[] {
   const config: ConfigEntry[] = [];
   config.push(['rootfs', spec.root.path], ['lowerdir', rootfs.lowers.join(':')], ['upperdir', rootfs.upper], ['workdir', rootfs.work]);
   config.push(['hostname', spec.hostname]);

@@ -15,7 +15,9 @@ export interface ListOptions {
 
 export async function imageSummaries(ctx: EngineContext, options: ListOptions = {}): Promise<ImageSummary[]> {
   const store = await ctx.store();
-  let rows = listImages(store.db).flatMap((image) => summarise(image));
+  // untagged images that hold build cache are intermediate, not dangling: hidden as docker's are
+  const cache = new Set((store.db.prepare('SELECT DISTINCT image_id FROM build_cache').all() as { image_id: string }[]).map((r) => r.image_id));
+  let rows = listImages(store.db).filter((image) => image.tags.length > 0 || !cache.has(image.id)).flatMap((image) => summarise(image));
   if (options.reference) {
     const wanted = parseReference(options.reference);
     const hasTag = /:[^/]+$/.test(options.reference);

@@ -1,0 +1,90 @@
+import { Args, Flags } from '@oclif/core';
+import { text as readAll } from 'node:stream/consumers';
+import { TscCommand } from '../../cli/base.ts';
+import * as engine from '../../engine/index.ts';
+
+export default class ImageBuild extends TscCommand {
+  static override summary = 'Build an image from a Dockerfile';
+  static override description = 'Runs the Dockerfile\'s stages rootless, without a daemon: RUN steps in temporary containers (network none unless --network host), each filesystem change one layer, every step cached by its parent, its instruction and what it copies.';
+  static override aliases = ['build'];
+  static override args = { context: Args.string({ required: true, description: 'the build context directory, or - to read a Dockerfile (with no context) from stdin' }) };
+  static override flags = {
+    file: Flags.string({ char: 'f', description: 'the Dockerfile (default CONTEXT/Dockerfile)' }),
+    tag: Flags.string({ char: 't', multiple: true, description: 'name the image REPOSITORY[:TAG] (repeatable)' }),
+    'build-arg': Flags.string({ multiple: true, description: 'set a build argument KEY=VALUE (KEY alone: from the environment)' }),
+    target: Flags.string({ description: 'build up to this stage' }),
+    'no-cache': Flags.boolean({ description: 'run every step again' }),
+    quiet: Flags.boolean({ char: 'q', description: 'print only the image id' }),
+    label: Flags.string({ multiple: true, description: 'add a label KEY=VALUE to the image' }),
+    iidfile: Flags.string({ description: 'write the image id to this file' }),
+    pull: Flags.boolean({ description: 'pull base images even when they are present' }),
+    network: Flags.option({ options: ['none', 'host'] as const, description: 'network of RUN steps (default none)' })(),
+  };
+  static override examples = ['<%= config.bin %> build -t app:1 .', '<%= config.bin %> build -f docker/Dockerfile --build-arg VERSION=2 --target runtime -t app:2 .', 'echo "FROM busybox" | <%= config.bin %> build -t bb -'];
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(ImageBuild);
+    this.applyGlobalFlags(flags);
+    const stdin = args.context === '-';
+    const quiet = flags.quiet;
+    const out = (s: string) => {
+      if (!quiet) process.stdout.write(s);
+    };
+    let stepStart = false;
+    const controller = new AbortController();
+    const onSignal = () => controller.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      const result = await engine.build({
+        context: stdin ? undefined : args.context,
+        dockerfile: flags.file,
+        dockerfileText: stdin ? await readAll(process.stdin) : undefined,
+        tags: flags.tag,
+        buildArgs: flags['build-arg'],
+        target: flags.target,
+        noCache: flags['no-cache'],
+        labels: flags.label,
+        pull: flags.pull,
+        network: flags.network,
+        signal: controller.signal,
+        onEvent: (event) => {
+          switch (event.kind) {
+            case 'step':
+              out(`STEP ${event.index}/${event.count}: ${event.text}\n`);
+              stepStart = true;
+              break;
+            case 'cached':
+              out('--> CACHED\n');
+              break;
+            case 'output':
+              out(event.chunk.toString('utf8'));
+              break;
+            case 'step-done':
+              if (stepStart) out(`--> ${(event.ms / 1000).toFixed(1)}s\n`);
+              stepStart = false;
+              break;
+            case 'note':
+              out(`--> ${event.message}\n`);
+              break;
+          }
+        },
+      });
+      if (flags.iidfile) {
+        const { writeFile } = await import('node:fs/promises');
+        await writeFile(flags.iidfile, result.id);
+      }
+      for (const tag of result.tags) out(`Successfully tagged ${tag}\n`);
+      this.print(`${result.id}\n`);
+    } catch (error) {
+      if (controller.signal.aborted) {
+        process.stderr.write('Error: the build was interrupted; nothing was recorded\n');
+        this.exit(130);
+      }
+      throw error;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  }
+}

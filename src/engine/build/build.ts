@@ -1,0 +1,499 @@
+/**
+ * `tsc build`: the Dockerfile executor. The front end (./dockerfile) parses, groups stages
+ * and expands variables; here the stages the target needs are run in order, each from
+ * its base (an image, pulled if missing; `scratch`; or an earlier stage's result). Every
+ * instruction updates the stage's image config; RUN, COPY, ADD and a WORKDIR that must be
+ * created each add one layer (layers/diff.ts, build/copy.ts), which is recorded with the
+ * step's cache key (build/cache.ts), so a repeated build reuses what did not change.
+ *
+ * Nothing half-made is left behind: a step's temporary container and scratch files are
+ * removed in `finally` (also when the build is aborted); the image is recorded and tagged
+ * only once every step succeeded. The cached intermediate images stay, as docker's do.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { isAbsolute, join, posix, resolve } from 'node:path';
+import type { EngineContext } from '../context.ts';
+import { TscError } from '../errors.ts';
+import { imageFile } from '../containers/create.ts';
+import { shortName } from '../images/archive-docker.ts';
+import { chainIds } from '../images/chain.ts';
+import { applyInstruction } from '../images/changes.ts';
+import { parseImageConfig, type ImageConfig, type RunConfig } from '../images/config.ts';
+import { tagOf } from '../images/import.ts';
+import { installImage, ociManifest, type LayerPlan } from '../images/install.ts';
+import { configBlob, imageLayerPlans, layerFromDirectory } from '../images/layer-ops.ts';
+import { imageLayers } from '../images/records.ts';
+import { findImage } from '../images/resolve.ts';
+import { ensureLayer, removeTrees, type UnpackContext } from '../images/unpack.ts';
+import { writeLayerFile } from '../layers/diff.ts';
+import type { TarWriteEntry } from '../layers/tar-write.ts';
+import { formatPlatform, hostPlatform } from '../registry/platform.ts';
+import { OCI_LAYER_GZIP } from '../registry/media-types.ts';
+import { baseKey, contentHashed, lookupStep, recordStep, stepKey } from './cache.ts';
+import { copyEntries, lookup, type SourceTree } from './copy.ts';
+import { DockerfileSyntaxError } from './dockerfile/errors.ts';
+import { expandInstruction, toInstruction, toInstructions, type Instruction, type RunInstruction } from './dockerfile/instructions.ts';
+import { parseDockerfile } from './dockerfile/parser.ts';
+import { expandStages, type ExpandedStage } from './dockerfile/scope.ts';
+import { stages as groupStages } from './dockerfile/stages.ts';
+import { parseIgnore, type IgnorePattern } from './ignore.ts';
+import { runStep } from './run-step.ts';
+
+export interface BuildOptions {
+  /** the context directory; undefined when the Dockerfile comes on stdin with no context */
+  context?: string | undefined;
+  /** the Dockerfile's path (default CONTEXT/Dockerfile) */
+  dockerfile?: string | undefined;
+  /** the Dockerfile's text (stdin) instead of a file */
+  dockerfileText?: string | undefined;
+  tags?: readonly string[] | undefined;
+  /** KEY=VALUE, or KEY to take the value from the environment */
+  buildArgs?: readonly string[] | undefined;
+  target?: string | undefined;
+  noCache?: boolean | undefined;
+  /** KEY=VALUE labels for the image */
+  labels?: readonly string[] | undefined;
+  /** pull base images even when present */
+  pull?: boolean | undefined;
+  /** network of RUN steps: none (default) or host */
+  network?: 'none' | 'host' | undefined;
+  onEvent?: ((event: BuildEvent) => void) | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export type BuildEvent =
+  | { kind: 'step'; index: number; count: number; text: string }
+  | { kind: 'cached' }
+  | { kind: 'output'; chunk: Buffer }
+  | { kind: 'step-done'; ms: number }
+  | { kind: 'note'; message: string };
+
+export interface BuildResult {
+  id: string;
+  tags: string[];
+}
+
+/** Where a stage is while it builds: its config (with rootfs and history) and layers. */
+interface StageState {
+  config: ImageConfig;
+  layers: LayerPlan[];
+  key: string;
+  /** a CMD was set in this stage (ENTRYPOINT then keeps it) */
+  cmdSet: boolean;
+  /** the ARGs declared so far, with values (RUN sees them) */
+  args: Map<string, string>;
+}
+
+class BuildFailure extends TscError {}
+
+function fail(message: string, hint?: string): never {
+  throw new BuildFailure('invalid-argument', message, { hint });
+}
+
+function parseKeyValues(list: readonly string[] | undefined, what: string, fromEnv: boolean): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const item of list ?? []) {
+    const eq = item.indexOf('=');
+    if (eq === 0) fail(`invalid ${what} ${JSON.stringify(item)}`, `use ${what} KEY=VALUE`);
+    if (eq < 0) {
+      if (fromEnv && process.env[item] !== undefined) map.set(item, process.env[item]);
+      else if (!fromEnv) map.set(item, '');
+      continue;
+    }
+    map.set(item.slice(0, eq), item.slice(eq + 1));
+  }
+  return map;
+}
+
+export async function buildImage(ctx: EngineContext, options: BuildOptions): Promise<BuildResult> {
+  const emit = options.onEvent ?? (() => undefined);
+  const tags = (options.tags ?? []).map(tagOf);
+  const labels = parseKeyValues(options.labels, '--label', false);
+  const buildArgs = parseKeyValues(options.buildArgs, '--build-arg', true);
+  const context = options.context === undefined ? undefined : resolve(options.context);
+  if (context !== undefined && !existsSync(context)) throw new TscError('not-found', `build context ${context} does not exist`);
+  const dockerfilePath = options.dockerfileText === undefined
+    ? (options.dockerfile ? (isAbsolute(options.dockerfile) || !context ? resolve(options.dockerfile) : resolve(context, options.dockerfile)) : join(context ?? '.', 'Dockerfile'))
+    : undefined;
+  let text = options.dockerfileText;
+  if (text === undefined) {
+    try {
+      text = await readFile(dockerfilePath!, 'utf8');
+    } catch {
+      throw new TscError('not-found', `cannot read the Dockerfile ${dockerfilePath}`, { hint: 'give its path with -f, or put a Dockerfile in the context' });
+    }
+  }
+  const file = dockerfilePath ? posix.basename(dockerfilePath) : 'Dockerfile';
+  const ast = parseDockerfile(text, { file });
+  const grouped = groupStages(toInstructions(ast), { file });
+  const platform = hostPlatform();
+  const predefined = new Map([
+    ['BUILDPLATFORM', formatPlatform(platform)], ['TARGETPLATFORM', formatPlatform(platform)],
+    ['BUILDOS', platform.os], ['BUILDARCH', platform.architecture], ['TARGETOS', platform.os], ['TARGETARCH', platform.architecture],
+    ['TARGETVARIANT', platform.variant ?? ''], ['BUILDVARIANT', platform.variant ?? ''],
+  ]);
+  const scopeOptions = { buildArgs, escape: ast.escape, file, predefined };
+  const first = expandStages(grouped, scopeOptions);
+
+  const targetIndex = options.target === undefined
+    ? first.stages.length - 1
+    : first.stages.findIndex((s) => s.name === options.target!.toLowerCase() || String(s.index) === options.target);
+  if (targetIndex < 0) fail(`target stage ${JSON.stringify(options.target)} is not in ${file}`, `stages: ${first.stages.map((s) => s.name ?? String(s.index)).join(', ')}`);
+  const needed = neededStages(first.stages, targetIndex);
+
+  const store = await ctx.store();
+  const unpack: UnpackContext = { store, helper: await ctx.helper(), maps: await ctx.maps() };
+  const work = join(store.tmpDir, `build-${randomUUID()}`);
+  await mkdir(join(work, 'empty'), { recursive: true, mode: 0o700 });
+  const temporary: string[] = [work];
+
+  try {
+    // base images first: their ENV is part of what the stages' instructions see
+    const images = new Map<string, { id: string; config: ImageConfig }>();
+    const image = async (ref: string) => {
+      let found = images.get(ref);
+      if (!found) {
+        found = await resolveImage(ctx, unpack, ref, options.pull === true, emit);
+        images.set(ref, found);
+      }
+      return found;
+    };
+    for (const index of needed) {
+      const base = first.stages[index]!.base;
+      if (base.kind === 'image' && base.ref !== 'scratch') await image(base.ref);
+    }
+    const expanded = expandStages(grouped, {
+      ...scopeOptions,
+      imageEnv: (ref) => new Map((images.get(ref)?.config.config?.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
+    }).stages;
+
+    let count = 0;
+    for (const index of needed) count += 1 + expanded[index]!.instructions.length;
+    let step = 0;
+    const results = new Map<number, StageState>();
+    const ignore = context ? await readIgnore(context, dockerfilePath) : [];
+    const contextTree: SourceTree | undefined = context ? { layers: [context], ignore, name: 'build context' } : undefined;
+
+    for (const index of needed) {
+      const stage = expanded[index]!;
+      emit({ kind: 'step', index: ++step, count, text: stage.from.original });
+      const started = Date.now();
+      let state: StageState;
+      if (stage.base.kind === 'stage') {
+        state = structuredClone(results.get(stage.base.index)!);
+        state.args = new Map();
+        state.cmdSet = false;
+      } else if (stage.base.ref === 'scratch') {
+        state = {
+          config: { architecture: platform.architecture, os: platform.os, ...(platform.variant ? { variant: platform.variant } : {}), config: {}, rootfs: { type: 'layers', diff_ids: [] }, history: [] },
+          layers: [], key: baseKey({ scratch: formatPlatform(platform) }), cmdSet: false, args: new Map(),
+        };
+      } else {
+        const found = await image(stage.base.ref);
+        state = { config: structuredClone(found.config), layers: imageLayerPlans(store, found.id), key: baseKey({ image: found.id }), cmdSet: false, args: new Map() };
+        state.config.config ??= {};
+      }
+      const triggers = state.config.config?.OnBuild ?? [];
+      if (state.config.config) delete state.config.config.OnBuild;
+      emit({ kind: 'step-done', ms: Date.now() - started });
+
+      const runInstruction = async (instr: Instruction, text: string) => {
+        if (options.signal?.aborted) throw new TscError('system', 'the build was interrupted');
+        const t0 = Date.now();
+        await executeInstruction(instr, text);
+        emit({ kind: 'step-done', ms: Date.now() - t0 });
+      };
+      const executeInstruction = async (instr: Instruction, text: string) => {
+        const where = `${file}:${instr.startLine} ${text}`;
+        const run = state.config.config!;
+        switch (instr.kind) {
+          case 'ARG':
+            for (const arg of instr.args) {
+              const value = buildArgs.get(arg.key) ?? arg.value ?? first.globals[arg.key] ?? predefined.get(arg.key);
+              if (value !== undefined) state.args.set(arg.key, value);
+            }
+            state.key = stepKey(state.key, 'ARG', [...state.args]);
+            return;
+          case 'SHELL':
+            run.Shell = instr.shell;
+            break;
+          case 'MAINTAINER':
+            state.config.author = instr.maintainer;
+            break;
+          case 'WORKDIR': {
+            applyInstruction(run, instr, text, state.cmdSet);
+            const rel = run.WorkingDir!.slice(1);
+            state.key = stepKey(state.key, 'WORKDIR', run.WorkingDir);
+            if (rel !== '' && !lookup(lowers(store, state.layers, work), rel)?.stat.isDirectory()) {
+              await fileStep(state, `WORKDIR ${run.WorkingDir}`, () => workdirEntries(rel, lowers(store, state.layers, work), containerIds(unpack)), undefined);
+            }
+            history(state, text, true);
+            return;
+          }
+          case 'RUN':
+            await runInstructionStep(instr, where, text);
+            return;
+          case 'COPY':
+          case 'ADD': {
+            let source = contextTree;
+            if (instr.kind === 'COPY' && instr.from !== null) {
+              const ref = instr.from.toLowerCase();
+              const stageRef = expanded.find((s) => s.name === ref || String(s.index) === ref);
+              if (stageRef && results.has(stageRef.index)) source = { layers: lowers(store, results.get(stageRef.index)!.layers, work), name: `stage ${instr.from}` };
+              else {
+                const found = await image(instr.from);
+                source = { layers: lowers(store, imageLayerPlans(store, found.id), work), name: `image ${instr.from}` };
+              }
+            }
+            if (!source) fail(`${where}: ${instr.kind} needs a build context, and the Dockerfile came on stdin without one`, 'give a context directory');
+            const target = lowers(store, state.layers, work);
+            const ids = containerIds(unpack);
+            const chown = instr.chown ? resolveChown(instr.chown, target, where) : undefined;
+            const chmod = instr.chmod ? parseChmod(instr.chmod, where) : undefined;
+            const plan = { instruction: instr, source, workdir: run.WorkingDir ?? '/', chown, chmod, target, ...ids, now: Math.floor(Date.now() / 1000) };
+            await fileStep(state, `${text}`, () => copyEntries(plan), where);
+            return;
+          }
+          default:
+            applyInstructionChecked(run, instr, text, where, state);
+        }
+        state.key = stepKey(state.key, instr.kind, text);
+        history(state, text, true);
+      };
+
+      /** A COPY, ADD or WORKDIR: its entries become a layer unless the cache has it already. */
+      const fileStep = async (s: StageState, text: string, entries: () => AsyncIterable<TarWriteEntry>, where: string | undefined) => {
+        const scratch = join(work, `layer-${randomUUID()}.tar.gz`);
+        temporary.push(scratch);
+        const hashed = contentHashed(entries());
+        let written;
+        try {
+          written = await writeLayerFile(hashed.entries, scratch);
+        } catch (error) {
+          if (error instanceof TscError && where) throw new BuildFailure(error.code, `${where}: ${error.message}`, { hint: error.hint });
+          throw error;
+        }
+        const key = stepKey(s.key, text, hashed.digest());
+        if (await reuse(s, key, text)) return;
+        await store.content.put((await import('node:fs')).createReadStream(scratch), { digest: written.digest, size: written.size });
+        await rm(scratch, { force: true });
+        await addLayer(s, key, { digest: written.digest, size: written.size, mediaType: OCI_LAYER_GZIP, diffId: written.diffId }, text);
+      };
+
+      const reuse = async (s: StageState, key: string, text: string): Promise<boolean> => {
+        if (options.noCache) return false;
+        const cached = lookupStep(store.db, key, (layer) => chainIds([...s.layers, layer].map((l) => l.diffId)).at(-1)!);
+        if (!cached) return false;
+        emit({ kind: 'cached' });
+        s.layers.push(cached.layer);
+        s.config.rootfs.diff_ids.push(cached.layer.diffId);
+        history(s, text, false);
+        s.key = key;
+        return true;
+      };
+
+      const addLayer = async (s: StageState, key: string, layer: LayerPlan, text: string) => {
+        s.layers.push(layer);
+        s.config.rootfs.diff_ids.push(layer.diffId);
+        history(s, text, false);
+        s.key = key;
+        // an untagged image holds the layers as the step's cache entry
+        const config = { ...s.config, created: new Date().toISOString() };
+        const blob = configBlob(config);
+        await installImage(ctx, { id: blob.digest, config, configBlob: blob, manifest: ociManifest(blob, s.layers), layers: [...s.layers], tags: [] }, async () => undefined);
+        recordStep(store.db, key, { imageId: blob.digest, layer });
+      };
+
+      const runInstructionStep = async (instr: RunInstruction, where: string, text: string) => {
+        const run = state.config.config!;
+        const argv = runArgv(instr, run.Shell ?? ['/bin/sh', '-c']);
+        const env = [...(run.Env ?? [])];
+        for (const [k, v] of state.args) if (!env.some((e) => e.startsWith(`${k}=`))) env.push(`${k}=${v}`);
+        const network = instr.network === 'host' ? 'host' : instr.network === 'none' ? 'none' : options.network ?? 'none';
+        const key = stepKey(state.key, 'RUN', argv, [...state.args], network);
+        if (await reuse(state, key, text)) return;
+        const outcome = await runStep(ctx, {
+          lowers: lowers(store, state.layers, work), argv, env, user: run.User ?? '', workdir: run.WorkingDir ?? '/', network,
+          onOutput: (chunk) => emit({ kind: 'output', chunk }), signal: options.signal,
+        });
+        temporary.push(outcome.dir);
+        if (outcome.exitCode !== 0) {
+          throw new BuildFailure('invalid-argument', `${where}: the command exited with code ${outcome.exitCode}${outcome.tail.trim() ? `; its output ended with:\n${outcome.tail.trimEnd().split('\n').slice(-10).join('\n')}` : ''}`);
+        }
+        const layer = await layerFromDirectory(unpack, outcome.upper);
+        await removeTrees(unpack, [outcome.dir]);
+        await addLayer(state, key, layer, text);
+      };
+
+      for (const trigger of triggers) {
+        const env = envMap(state.config.config?.Env);
+        const instr = expandInstruction(toInstruction(parseDockerfile(trigger, { file: 'ONBUILD' }).nodes[0]!, { file: 'ONBUILD' }), (n) => env.get(n) ?? state.args.get(n), { file: 'ONBUILD' });
+        emit({ kind: 'note', message: `ONBUILD ${trigger}` });
+        await runInstruction(instr, trigger);
+      }
+      for (const instr of stage.instructions) {
+        emit({ kind: 'step', index: ++step, count, text: instr.original });
+        await runInstruction(instr, instr.original);
+      }
+      results.set(index, state);
+    }
+
+    const final = structuredClone(results.get(targetIndex)!);
+    if (labels.size > 0) final.config.config = { ...final.config.config, Labels: { ...final.config.config?.Labels, ...Object.fromEntries(labels) } };
+    final.config.created = new Date().toISOString();
+    const blob = configBlob(final.config);
+    const installed = await installImage(ctx, { id: blob.digest, config: final.config, configBlob: blob, manifest: ociManifest(blob, final.layers), layers: final.layers, tags }, async () => undefined);
+    return { id: installed.id, tags: installed.tags.map(shortName) };
+  } catch (error) {
+    if (error instanceof DockerfileSyntaxError) throw error;
+    throw error;
+  } finally {
+    await removeTrees(unpack, temporary).catch(() => undefined);
+  }
+}
+
+function envMap(env: readonly string[] | undefined): Map<string, string> {
+  return new Map((env ?? []).map((e): [string, string] => [e.slice(0, Math.max(0, e.indexOf('=')) || e.length), e.includes('=') ? e.slice(e.indexOf('=') + 1) : '']));
+}
+
+function applyInstructionChecked(run: RunConfig, instr: Instruction, text: string, where: string, state: StageState): void {
+  try {
+    state.cmdSet = applyInstruction(run, instr, text, state.cmdSet);
+  } catch (error) {
+    if (error instanceof TscError) throw new BuildFailure(error.code, `${where}: ${error.message.replace(/^invalid --change "[^"]*": /, '')}`, { hint: error.hint });
+    throw error;
+  }
+}
+
+function history(state: StageState, text: string, empty: boolean): void {
+  state.config.history = [...(state.config.history ?? []), { created: new Date().toISOString(), created_by: text, ...(empty ? { empty_layer: true } : {}) }];
+}
+
+/** The stages the target needs, in Dockerfile order: its base chain and COPY --from stages. */
+function neededStages(stages: readonly ExpandedStage[], target: number): number[] {
+  const needed = new Set<number>();
+  const visit = (index: number) => {
+    if (needed.has(index)) return;
+    needed.add(index);
+    const stage = stages[index]!;
+    if (stage.base.kind === 'stage') visit(stage.base.index);
+    for (const instr of stage.instructions) {
+      if (instr.kind !== 'COPY' || instr.from === null) continue;
+      const ref = instr.from.toLowerCase();
+      const found = stages.find((s) => s.index < index && (s.name === ref || String(s.index) === ref));
+      if (found) visit(found.index);
+    }
+  };
+  visit(target);
+  return [...needed].sort((a, b) => a - b);
+}
+
+/** The image a FROM or COPY --from names: found in the store (pulled if missing, or always with --pull), its layers unpacked. */
+async function resolveImage(ctx: EngineContext, unpack: UnpackContext, ref: string, pull: boolean, emit: (e: BuildEvent) => void): Promise<{ id: string; config: ImageConfig }> {
+  const { store } = unpack;
+  let found = pull ? undefined : findImage(store.db, ref);
+  if (!found) {
+    emit({ kind: 'note', message: `pulling ${ref}` });
+    const { pullImage } = await import('../images/pull.ts');
+    await pullImage(ctx, { reference: ref });
+    found = findImage(store.db, ref);
+    if (!found) throw new TscError('internal', `${ref} was pulled but cannot be found`);
+  }
+  for (const layer of imageLayers(store.db, found.image.id)) await ensureLayer(unpack, layer);
+  return { id: found.image.id, config: parseImageConfig(await store.content.read(found.image.id), ref) };
+}
+
+/** Layer directories of `layers`, topmost first; an empty directory when there are none (overlay needs a lower). */
+function lowers(store: { layerPath(chain: string): string }, layers: readonly LayerPlan[], work: string): string[] {
+  const dirs = chainIds(layers.map((l) => l.diffId)).map((c) => store.layerPath(c)).reverse();
+  return dirs.length > 0 ? dirs : [join(work, 'empty')];
+}
+
+/** How host ids of files in the layers map back to the ids the container sees. */
+function containerIds(unpack: UnpackContext): { containerUid: (id: number) => number; containerGid: (id: number) => number } {
+  const maps = unpack.maps;
+  const back = (list: readonly { inside: number; outside: number; count: number }[] | undefined) => (id: number) => {
+    if (!list) return id;
+    const range = list.find((m) => id >= m.outside && id < m.outside + m.count);
+    return range ? range.inside + (id - range.outside) : 65534;
+  };
+  return { containerUid: back(maps?.uidMap), containerGid: back(maps?.gidMap) };
+}
+
+async function* workdirEntries(rel: string, target: readonly string[], ids: ReturnType<typeof containerIds>): AsyncGenerator<TarWriteEntry> {
+  const parts = rel.split('/');
+  for (let i = 1; i <= parts.length; i++) {
+    const path = parts.slice(0, i).join('/');
+    const existing = lookup(target, path);
+    if (existing?.stat.isDirectory()) {
+      const s = existing.stat;
+      yield { path: `${path}/`, type: 'directory', mode: s.mode & 0o7777, uid: ids.containerUid(s.uid), gid: ids.containerGid(s.gid), mtime: Math.floor(s.mtimeMs / 1000) };
+    } else {
+      yield { path: `${path}/`, type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: Math.floor(Date.now() / 1000) };
+    }
+  }
+}
+
+/** The argv of a RUN: exec form as written; shell form through the shell, heredocs as the shell reads them. */
+export function runArgv(instr: RunInstruction, shell: readonly string[]): string[] {
+  if (instr.command.form === 'exec') return instr.command.args;
+  const command = instr.command.command;
+  if (instr.heredocs.length === 0) return [...shell, command];
+  const only = instr.heredocs.length === 1 && /^<<-?["']?\w+["']?\s*$/.test(command.trim()) ? instr.heredocs[0]! : undefined;
+  if (only && !only.content.startsWith('#!')) return [...shell, only.content];
+  if (only) {
+    // a script with its own interpreter: written to the container's /dev/shm (not part of the layer) and run
+    const script = `f=/dev/shm/tsc-heredoc-$$; cat > "$f" <<'TSC_HEREDOC_EOF'\n${only.content}${only.content.endsWith('\n') ? '' : '\n'}TSC_HEREDOC_EOF\nchmod +x "$f"; "$f"; s=$?; rm -f "$f"; exit $s`;
+    return [...shell, script];
+  }
+  let script = command;
+  for (const heredoc of instr.heredocs) script += `\n${heredoc.content}${heredoc.content.endsWith('\n') || heredoc.content === '' ? '' : '\n'}${heredoc.name}`;
+  return [...shell, script];
+}
+
+/** `--chown=user[:group]`: names looked up in the image's /etc/passwd and /etc/group. */
+function resolveChown(spec: string, target: readonly string[], where: string): { uid: number; gid: number } {
+  const [user, group] = spec.split(':', 2) as [string, string | undefined];
+  const passwd = imageFile(target, 'etc/passwd') ?? '';
+  const groups = imageFile(target, 'etc/group') ?? '';
+  const find = (text: string, name: string) => text.split('\n').map((l) => l.split(':')).find((f) => f[0] === name);
+  let uid: number;
+  let primary: number | undefined;
+  if (/^\d+$/.test(user)) {
+    uid = Number(user);
+  } else {
+    const entry = find(passwd, user);
+    if (!entry) fail(`${where}: --chown: no user ${JSON.stringify(user)} in the image's /etc/passwd`);
+    uid = Number(entry[2]);
+    primary = Number(entry[3]);
+  }
+  let gid: number;
+  if (group === undefined || group === '') gid = primary ?? uid;
+  else if (/^\d+$/.test(group)) gid = Number(group);
+  else {
+    const entry = find(groups, group);
+    if (!entry) fail(`${where}: --chown: no group ${JSON.stringify(group)} in the image's /etc/group`);
+    gid = Number(entry[2]);
+  }
+  return { uid, gid };
+}
+
+function parseChmod(spec: string, where: string): number {
+  if (!/^[0-7]{3,4}$/.test(spec)) fail(`${where}: --chmod=${spec}: only octal modes are supported`, 'e.g. --chmod=0755');
+  return parseInt(spec, 8);
+}
+
+/** The context's ignore patterns: `<Dockerfile>.dockerignore` beside the Dockerfile first, else CONTEXT/.dockerignore. */
+async function readIgnore(context: string, dockerfile: string | undefined): Promise<IgnorePattern[]> {
+  for (const candidate of [dockerfile ? `${dockerfile}.dockerignore` : undefined, join(context, '.dockerignore')]) {
+    if (!candidate) continue;
+    try {
+      return parseIgnore(await readFile(candidate, 'utf8'));
+    } catch {
+      continue;
+    }
+  }
+  return [];
+}

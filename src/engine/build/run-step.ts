@@ -1,0 +1,103 @@
+/**
+ * A RUN step: the command runs in a temporary container, an overlay of the build's
+ * current layers and a fresh upper dir, through the helper's `run` mode in the foreground
+ * (its stdout and stderr are piped to the build log). There is no container record: the
+ * container lives in a scratch directory of the store, which the caller removes (with the
+ * upper dir, once its layer has been written) whatever happens. The network is none
+ * unless the step or the build asks for the host's.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { EngineContext } from '../context.ts';
+import { TscError } from '../errors.ts';
+import { hardNofile, imageFile, resolveCommand, writeSeccomp } from '../containers/create.ts';
+import { helperConfig, ROOT_MAPS } from '../containers/start.ts';
+import type { ImageConfig } from '../images/config.ts';
+import { buildSpec } from '../runtime/spec/build.ts';
+import { HelperFailure, startHelper } from '../sys/helper.ts';
+import { idMapConfig } from '../sys/idmaps.ts';
+import { programExit } from '../sys/userns.ts';
+
+export interface RunStep {
+  /** the build's layer directories, topmost first (at least one) */
+  lowers: readonly string[];
+  argv: readonly string[];
+  env: readonly string[];
+  user: string;
+  workdir: string;
+  network: 'none' | 'host';
+  onOutput: (chunk: Buffer) => void;
+  signal?: AbortSignal | undefined;
+}
+
+export interface RunOutcome {
+  /** the container's scratch directory: remove it when done */
+  dir: string;
+  upper: string;
+  exitCode: number;
+  /** the last lines of the output, for the error message */
+  tail: string;
+}
+
+const TAIL = 4096;
+
+export async function runStep(ctx: EngineContext, step: RunStep): Promise<RunOutcome> {
+  const store = await ctx.store();
+  const maps = await ctx.maps();
+  const helper = await ctx.helper();
+  await mkdir(store.tmpDir, { recursive: true, mode: 0o700 });
+  const dir = await mkdtemp(join(store.tmpDir, 'build-run-'));
+  const rootfs = { lowers: [...step.lowers], upper: join(dir, 'upper'), work: join(dir, 'work') };
+  await Promise.all(['upper', 'work', 'rootfs'].map((d) => mkdir(join(dir, d), { mode: 0o700 })));
+  const outcome: RunOutcome = { dir, upper: rootfs.upper, exitCode: 0, tail: '' };
+  const image: ImageConfig = {
+    architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] },
+    config: { Env: [...step.env], User: step.user, WorkingDir: step.workdir || '/', Entrypoint: null, Cmd: [...step.argv] },
+  };
+  const id = randomBytes(32).toString('hex');
+  const { spec } = buildSpec({
+    id,
+    image,
+    rootfs: join(dir, 'rootfs'),
+    idMaps: maps ? { uid: maps.uidMap, gid: maps.gidMap } : { uid: [IDENTITY], gid: [IDENTITY] },
+    rootless: true,
+    options: { network: step.network, hostname: `build-${randomUUID().slice(0, 8)}` },
+    passwd: imageFile(step.lowers, 'etc/passwd'),
+    group: imageFile(step.lowers, 'etc/group'),
+    hostEnv: {},
+    lastCap: Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8')),
+    hostNofile: hardNofile(),
+  });
+  spec.process.args[0] = resolveCommand(step.lowers, spec.process.args[0]!, spec.process.env);
+  await writeSeccomp(spec, dir, join(store.root, 'cache', 'seccomp'));
+  const config = [...(maps ? idMapConfig(maps) : ROOT_MAPS), ...helperConfig(spec, rootfs, dir)];
+  const proc = startHelper(helper, 'run', config, { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', timeoutMs: 0 });
+  const output = (chunk: Buffer) => {
+    outcome.tail = (outcome.tail + chunk.toString('utf8')).slice(-TAIL);
+    step.onOutput(chunk);
+  };
+  proc.stdout?.on('data', output);
+  proc.child.stderr?.on('data', output);
+  const abort = () => proc.child.kill('SIGKILL');
+  step.signal?.addEventListener('abort', abort, { once: true });
+  try {
+    const run = await proc.result;
+    const exit = programExit(run);
+    outcome.exitCode = exit.status ?? 128 + (exit.signal ?? 0);
+  } catch (error) {
+    if (step.signal?.aborted) throw new TscError('system', 'the build was interrupted');
+    if (error instanceof HelperFailure && error.record.op === 'execve') {
+      outcome.exitCode = error.record.errname === 'ENOENT' ? 127 : 126;
+      outcome.tail += `${error.record.path}: ${error.record.message}\n`;
+      return outcome;
+    }
+    throw error;
+  } finally {
+    step.signal?.removeEventListener('abort', abort);
+  }
+  return outcome;
+}
+
+const IDENTITY = { inside: 0, outside: 0, count: 4294967295 };
