@@ -10,12 +10,12 @@ export default class ImageBuild extends TscCommand {
   static override args = { context: Args.string({ required: true, description: 'the build context directory, or - to read a Dockerfile (with no context) from stdin' }) };
   static override flags = {
     file: Flags.string({ char: 'f', description: 'the Dockerfile (default CONTEXT/Dockerfile)' }),
-    tag: Flags.string({ char: 't', multiple: true, description: 'name the image REPOSITORY[:TAG] (repeatable)' }),
-    'build-arg': Flags.string({ multiple: true, description: 'set a build argument KEY=VALUE (KEY alone: from the environment)' }),
+    tag: Flags.string({ char: 't', multiple: true, multipleNonGreedy: true, description: 'name the image REPOSITORY[:TAG] (repeatable)' }),
+    'build-arg': Flags.string({ multiple: true, multipleNonGreedy: true, description: 'set a build argument KEY=VALUE (KEY alone: from the environment)' }),
     target: Flags.string({ description: 'build up to this stage' }),
     'no-cache': Flags.boolean({ description: 'run every step again' }),
     quiet: Flags.boolean({ char: 'q', description: 'print only the image id' }),
-    label: Flags.string({ multiple: true, description: 'add a label KEY=VALUE to the image' }),
+    label: Flags.string({ multiple: true, multipleNonGreedy: true, description: 'add a label KEY=VALUE to the image' }),
     iidfile: Flags.string({ description: 'write the image id to this file' }),
     pull: Flags.boolean({ description: 'pull base images even when they are present' }),
     network: Flags.option({ options: ['none', 'host'] as const, description: 'network of RUN steps (default none)' })(),
@@ -27,9 +27,14 @@ export default class ImageBuild extends TscCommand {
     this.applyGlobalFlags(flags);
     const stdin = args.context === '-';
     const quiet = flags.quiet;
+    let lineStart = true;
     const out = (s: string) => {
-      if (!quiet) process.stdout.write(s);
+      if (quiet || s === '') return;
+      process.stdout.write(s);
+      lineStart = s.endsWith('\n');
     };
+    /** a line of the log, after whatever a RUN step printed without a final newline */
+    const line = (s: string) => out(`${lineStart ? '' : '\n'}${s}\n`);
     let stepStart = false;
     const controller = new AbortController();
     const onSignal = () => controller.abort();
@@ -51,21 +56,21 @@ export default class ImageBuild extends TscCommand {
         onEvent: (event) => {
           switch (event.kind) {
             case 'step':
-              out(`STEP ${event.index}/${event.count}: ${event.text}\n`);
+              line(`STEP ${event.index}/${event.count}: ${event.text}`);
               stepStart = true;
               break;
             case 'cached':
-              out('--> CACHED\n');
+              line('--> CACHED');
               break;
             case 'output':
               out(event.chunk.toString('utf8'));
               break;
             case 'step-done':
-              if (stepStart) out(`--> ${(event.ms / 1000).toFixed(1)}s\n`);
+              if (stepStart) line(`--> ${(event.ms / 1000).toFixed(1)}s`);
               stepStart = false;
               break;
             case 'note':
-              out(`--> ${event.message}\n`);
+              line(`--> ${event.message}`);
               break;
           }
         },
@@ -74,9 +79,10 @@ export default class ImageBuild extends TscCommand {
         const { writeFile } = await import('node:fs/promises');
         await writeFile(flags.iidfile, result.id);
       }
-      for (const tag of result.tags) out(`Successfully tagged ${tag}\n`);
+      for (const tag of result.tags) line(`Successfully tagged ${tag}`);
       this.print(`${result.id}\n`);
     } catch (error) {
+      if (!lineStart) process.stdout.write('\n');
       if (controller.signal.aborted) {
         process.stderr.write('Error: the build was interrupted; nothing was recorded\n');
         this.exit(130);

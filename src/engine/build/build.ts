@@ -84,6 +84,11 @@ interface StageState {
   cmdSet: boolean;
   /** the ARGs declared so far, with values (RUN sees them) */
   args: Map<string, string>;
+  /**
+   * when the newest layer was made: the time of every history entry after it and of the
+   * image, so a build that only reuses cached steps makes the same image (the same id)
+   */
+  created: string;
 }
 
 class BuildFailure extends TscError {}
@@ -188,11 +193,11 @@ export async function buildImage(ctx: EngineContext, options: BuildOptions): Pro
       } else if (stage.base.ref === 'scratch') {
         state = {
           config: { architecture: platform.architecture, os: platform.os, ...(platform.variant ? { variant: platform.variant } : {}), config: {}, rootfs: { type: 'layers', diff_ids: [] }, history: [] },
-          layers: [], key: baseKey({ scratch: formatPlatform(platform) }), cmdSet: false, args: new Map(),
+          layers: [], key: baseKey({ scratch: formatPlatform(platform) }), cmdSet: false, args: new Map(), created: EPOCH,
         };
       } else {
         const found = await image(stage.base.ref);
-        state = { config: structuredClone(found.config), layers: imageLayerPlans(store, found.id), key: baseKey({ image: found.id }), cmdSet: false, args: new Map() };
+        state = { config: structuredClone(found.config), layers: imageLayerPlans(store, found.id), key: baseKey({ image: found.id }), cmdSet: false, args: new Map(), created: found.config.created ?? EPOCH };
         state.config.config ??= {};
       }
       const triggers = state.config.config?.OnBuild ?? [];
@@ -287,6 +292,7 @@ export async function buildImage(ctx: EngineContext, options: BuildOptions): Pro
         const cached = lookupStep(store.db, key, (layer) => chainIds([...s.layers, layer].map((l) => l.diffId)).at(-1)!);
         if (!cached) return false;
         emit({ kind: 'cached' });
+        s.created = cached.created;
         s.layers.push(cached.layer);
         s.config.rootfs.diff_ids.push(cached.layer.diffId);
         history(s, text, false);
@@ -295,15 +301,16 @@ export async function buildImage(ctx: EngineContext, options: BuildOptions): Pro
       };
 
       const addLayer = async (s: StageState, key: string, layer: LayerPlan, text: string) => {
+        s.created = new Date().toISOString();
         s.layers.push(layer);
         s.config.rootfs.diff_ids.push(layer.diffId);
         history(s, text, false);
         s.key = key;
         // an untagged image holds the layers as the step's cache entry
-        const config = { ...s.config, created: new Date().toISOString() };
+        const config = { ...s.config, created: s.created };
         const blob = configBlob(config);
         await installImage(ctx, { id: blob.digest, config, configBlob: blob, manifest: ociManifest(blob, s.layers), layers: [...s.layers], tags: [] }, async () => undefined);
-        recordStep(store.db, key, { imageId: blob.digest, layer });
+        recordStep(store.db, key, { imageId: blob.digest, layer, created: s.created });
       };
 
       const runInstructionStep = async (instr: RunInstruction, where: string, text: string) => {
@@ -342,7 +349,7 @@ export async function buildImage(ctx: EngineContext, options: BuildOptions): Pro
 
     const final = structuredClone(results.get(targetIndex)!);
     if (labels.size > 0) final.config.config = { ...final.config.config, Labels: { ...final.config.config?.Labels, ...Object.fromEntries(labels) } };
-    final.config.created = new Date().toISOString();
+    final.config.created = final.created;
     const blob = configBlob(final.config);
     const installed = await installImage(ctx, { id: blob.digest, config: final.config, configBlob: blob, manifest: ociManifest(blob, final.layers), layers: final.layers, tags }, async () => undefined);
     return { id: installed.id, tags: installed.tags.map(shortName) };
@@ -367,8 +374,10 @@ function applyInstructionChecked(run: RunConfig, instr: Instruction, text: strin
   }
 }
 
+const EPOCH = '1970-01-01T00:00:00Z';
+
 function history(state: StageState, text: string, empty: boolean): void {
-  state.config.history = [...(state.config.history ?? []), { created: new Date().toISOString(), created_by: text, ...(empty ? { empty_layer: true } : {}) }];
+  state.config.history = [...(state.config.history ?? []), { created: state.created, created_by: text, ...(empty ? { empty_layer: true } : {}) }];
 }
 
 /** The stages the target needs, in Dockerfile order: its base chain and COPY --from stages. */

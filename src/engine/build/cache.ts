@@ -57,6 +57,8 @@ export function contentHashed(entries: AsyncIterable<TarWriteEntry>): { entries:
 export interface CachedStep {
   imageId: string;
   layer: LayerPlan;
+  /** when the step ran */
+  created: string;
 }
 
 /** The recorded result of `key`, if its image and layers are still there. */
@@ -65,12 +67,12 @@ export function lookupStep(db: Database, key: string, chainId: (layer: LayerPlan
   if (!row) return undefined;
   const image = getImage(db, row.image_id);
   if (!image) return undefined;
-  const layer = (JSON.parse(row.result) as { layer: LayerPlan }).layer;
+  const { layer, created } = JSON.parse(row.result) as { layer: LayerPlan; created: string };
   if (layerState(db, chainId(layer)) !== 'ready') return undefined;
-  return { imageId: row.image_id, layer };
+  return { imageId: row.image_id, layer, created };
 }
 
 export function recordStep(db: Database, key: string, step: CachedStep, now = new Date()): void {
   db.prepare('INSERT INTO build_cache (key, image_id, result, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET image_id = excluded.image_id, result = excluded.result')
-    .run(key, step.imageId, JSON.stringify({ layer: step.layer }), now.toISOString());
+    .run(key, step.imageId, JSON.stringify({ layer: step.layer, created: step.created }), now.toISOString());
 }

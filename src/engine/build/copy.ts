@@ -22,7 +22,7 @@ import { walkMerged } from '../layers/merged.ts';
 import { readTar } from '../layers/tar.ts';
 import type { TarWriteEntry } from '../layers/tar-write.ts';
 import type { AddInstruction, CopyInstruction } from './dockerfile/instruction-types.ts';
-import { compilePattern, isIgnored, type IgnorePattern } from './ignore.ts';
+import { compilePattern, isIgnored, mayHaveExceptionsBelow, type IgnorePattern } from './ignore.ts';
 
 export interface SourceTree {
   /** layer directories, topmost first */
@@ -77,15 +77,24 @@ export function lookup(layers: readonly string[], rel: string): { host: string; 
   return undefined;
 }
 
-function visible(tree: SourceTree, rel: string): boolean {
-  return !tree.ignore || rel === '' || !isIgnored(tree.ignore, rel);
+/**
+ * Whether the context shows `rel`: not excluded, or an excluded directory an exception
+ * re-includes something below (docker's context then holds the directory too).
+ */
+function visible(tree: SourceTree, rel: string, isDir: boolean): boolean {
+  if (!tree.ignore || rel === '' || !isIgnored(tree.ignore, rel)) return true;
+  return isDir && mayHaveExceptionsBelow(tree.ignore, rel);
+}
+
+function isDirIn(tree: SourceTree, rel: string): boolean {
+  return lookup(tree.layers, rel)?.stat.isDirectory() ?? false;
 }
 
 /** The source paths (relative to the tree) a COPY source names: itself, or what its wildcard matches. */
 async function matches(plan: CopyPlan, pattern: string): Promise<string[]> {
   const cleaned = posix.normalize(`/${pattern}`).slice(1).replace(/\/+$/, '');
   if (!GLOB.test(cleaned)) {
-    if (!visible(plan.source, cleaned) || !lookup(plan.source.layers, cleaned)) {
+    if (!lookup(plan.source.layers, cleaned) || !visible(plan.source, cleaned, isDirIn(plan.source, cleaned))) {
       throw stepError(plan, `${pattern}: not found in the ${plan.source.name}${plan.source.ignore ? ' (or excluded by .dockerignore)' : ''}`, 'check the path; sources are relative to the context root');
     }
     return [cleaned];
@@ -95,7 +104,7 @@ async function matches(plan: CopyPlan, pattern: string): Promise<string[]> {
   const found: string[] = [];
   for await (const { node } of walkMerged(plan.source.layers, noXattrs)) {
     if (node.path.split('/').length !== depth) continue;
-    if (regex.test(node.path) && visible(plan.source, node.path)) found.push(node.path);
+    if (regex.test(node.path) && visible(plan.source, node.path, node.type === 'directory')) found.push(node.path);
   }
   if (found.length === 0) throw stepError(plan, `no source files match ${pattern} in the ${plan.source.name}`);
   return found;
@@ -194,7 +203,7 @@ export async function* copyEntries(plan: CopyPlan): AsyncGenerator<TarWriteEntry
     }
     yield* directories(destRel);
     for await (const { node } of walkMerged(plan.source.layers, noXattrs, source.rel)) {
-      if (!visible(plan.source, node.path)) continue;
+      if (!visible(plan.source, node.path, node.type === 'directory')) continue;
       const below = node.path.slice(source.rel === '' ? 0 : source.rel.length + 1);
       const path = destRel === '' ? below : `${destRel}/${below}`;
       if (node.type === 'directory') emitted.add(path);

@@ -7,7 +7,7 @@
  * unless the step or the build asks for the host's.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EngineContext } from '../context.ts';
@@ -51,10 +51,19 @@ export async function runStep(ctx: EngineContext, step: RunStep): Promise<RunOut
   const dir = await mkdtemp(join(store.tmpDir, 'build-run-'));
   const rootfs = { lowers: [...step.lowers], upper: join(dir, 'upper'), work: join(dir, 'work') };
   await Promise.all(['upper', 'work', 'rootfs'].map((d) => mkdir(join(dir, d), { mode: 0o700 })));
+  await chmod(rootfs.upper, 0o755); // the container's `/` (see containers/create.ts)
   const outcome: RunOutcome = { dir, upper: rootfs.upper, exitCode: 0, tail: '' };
+  // the helper's configuration is one value a line: a script of several lines (heredocs)
+  // reaches the shell on its standard input instead, which is then at its end (as docker's /dev/null)
+  let argv = [...step.argv];
+  let script: string | undefined;
+  if (argv.length > 1 && argv.slice(0, -1).every((a) => !/[\n\0]/.test(a)) && /\n/.test(argv.at(-1)!)) {
+    script = argv.at(-1)!;
+    argv = [...argv.slice(0, -1), 'eval "$(cat)"'];
+  }
   const image: ImageConfig = {
     architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] },
-    config: { Env: [...step.env], User: step.user, WorkingDir: step.workdir || '/', Entrypoint: null, Cmd: [...step.argv] },
+    config: { Env: [...step.env], User: step.user, WorkingDir: step.workdir || '/', Entrypoint: null, Cmd: argv },
   };
   const id = randomBytes(32).toString('hex');
   const { spec } = buildSpec({
@@ -73,7 +82,11 @@ export async function runStep(ctx: EngineContext, step: RunStep): Promise<RunOut
   spec.process.args[0] = resolveCommand(step.lowers, spec.process.args[0]!, spec.process.env);
   await writeSeccomp(spec, dir, join(store.root, 'cache', 'seccomp'));
   const config = [...(maps ? idMapConfig(maps) : ROOT_MAPS), ...helperConfig(spec, rootfs, dir)];
-  const proc = startHelper(helper, 'run', config, { stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', timeoutMs: 0 });
+  const proc = startHelper(helper, 'run', config, { stdin: script === undefined ? 'ignore' : 'pipe', stdout: 'pipe', stderr: 'pipe', timeoutMs: 0 });
+  if (script !== undefined) {
+    proc.stdin?.on('error', () => undefined); // the command may end without reading it all
+    proc.stdin?.end(script);
+  }
   const output = (chunk: Buffer) => {
     outcome.tail = (outcome.tail + chunk.toString('utf8')).slice(-TAIL);
     step.onOutput(chunk);

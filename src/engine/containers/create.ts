@@ -9,7 +9,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { lstatSync, readFileSync } from 'node:fs';
 import { constants } from 'node:fs';
-import { access, copyFile, mkdir, rename, writeFile } from 'node:fs/promises';
+import { access, chmod, copyFile, mkdir, rename, writeFile } from 'node:fs/promises';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import type { EngineContext } from '../context.ts';
@@ -127,6 +127,9 @@ export async function createContainer(ctx: EngineContext, options: CreateOptions
   const name = insertContainer(store.db, { id, name: options.name, imageId: image.id, imageName: options.image, config: placeholder }, new Date().toISOString());
   try {
     await Promise.all(['upper', 'work', 'rootfs'].map((d) => mkdir(join(dir, d), { recursive: true, mode: 0o700 })));
+    // overlayfs shows the upper dir's own mode as the container's `/`: 0755, as in docker
+    // (the container's directory stays private)
+    await chmod(rootfs.upper, 0o755);
     const hostname = options.hostname ?? id.slice(0, 12);
     const network = await prepareNetwork(
       {

@@ -169,10 +169,22 @@ export async function* walkTree(root: string, readXattrs: XattrReader, rel = '')
   }
 }
 
+/**
+ * Files the runtime creates in the upper dir only as mount points for the container's
+ * network files (when the image lacks them): empty, and never the container's change.
+ */
+const MOUNT_POINTS = new Set(['etc/hostname', 'etc/hosts', 'etc/resolv.conf']);
+
+/** A mount point the runtime made, not a change of the container. */
+export function isRuntimeMountPoint(node: Pick<FsNode, 'path' | 'type' | 'size'>): boolean {
+  return node.type === 'file' && node.size === 0 && MOUNT_POINTS.has(node.path);
+}
+
 /** The tar entries of an upper dir, with file bodies streamed from it. */
 export async function* upperEntries(upper: string, readXattrs: XattrReader): AsyncGenerator<TarWriteEntry> {
   const links = new Map<string, string>();
   for await (const node of walkTree(upper, readXattrs)) {
+    if (isRuntimeMountPoint(node)) continue;
     for (const entry of planEntries(node, links)) yield withBody(entry, join(upper, node.path));
   }
 }

@@ -9,7 +9,7 @@ import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import { lstat, readdir } from 'node:fs/promises';
 import { errnoCode } from '../errors.ts';
-import { isOpaque, isWhiteout, planEntries, readNode, withBody, type FsNode, type XattrReader } from './diff.ts';
+import { isOpaque, isRuntimeMountPoint, isWhiteout, planEntries, readNode, withBody, type FsNode, type XattrReader } from './diff.ts';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX } from './entry-paths.ts';
 import type { TarWriteEntry } from './tar-write.ts';
 
@@ -121,6 +121,7 @@ export async function upperChanges(upper: string, lowersTopFirst: readonly strin
         if (name !== OPAQUE_MARKER) changes.push({ kind: 'D', path: `/${rel === '' ? '' : `${rel}/`}${name.slice(WHITEOUT_PREFIX.length)}` });
         continue;
       }
+      if (isRuntimeMountPoint(node)) continue;
       if (isWhiteout(node)) {
         changes.push({ kind: 'D', path: `/${path}` });
         continue;
