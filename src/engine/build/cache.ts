@@ -32,7 +32,7 @@ export function contentHashed(entries: AsyncIterable<TarWriteEntry>): { entries:
   const hash = createHash('sha256');
   async function* pass(): AsyncGenerator<TarWriteEntry> {
     for await (const entry of entries) {
-      const { body, mtime: _mtime, xattrs, ...meta } = entry;
+      const { body, mtime: _mtime, size: _size, xattrs, ...meta } = entry;
       hash.update(JSON.stringify({ ...meta, xattrs: xattrs ? Object.fromEntries([...(xattrs instanceof Map ? xattrs : Object.entries(xattrs))].map(([k, v]) => [k, Buffer.from(v).toString('base64')])) : undefined }));
       if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) {
         if (body !== undefined) hash.update(body);

@@ -75,7 +75,7 @@ export function compilePattern(pattern: string): RegExp {
 }
 
 function escapeRegex(c: string): string {
-  return /[.+^${}()|[\]\\/]/.test(c) ? `\\${c}` : c;
+  return /[.*+?^${}()|[\]\\/]/.test(c) ? `\\${c}` : c;
 }
 
 function matchesOrParent(pattern: IgnorePattern, path: string): boolean {
