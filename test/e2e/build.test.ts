@@ -1,0 +1,227 @@
+/**
+ * tsc build, commit, diff and export as the rootless test user with the built binary and
+ * the busybox image from the local registry: a multi-stage Dockerfile (ARG/ENV expansion,
+ * a heredoc RUN, COPY --from, --chown, a .dockerignore with an exception, HEALTHCHECK,
+ * USER, WORKDIR) runs with the expected output; a second build is all cached and makes
+ * the same image; changing one copied file rebuilds from that step on; a failing RUN
+ * names its exit code and output and leaves no image and no scratch files. Then the
+ * built image, pushed to the local registry, runs under podman with the same output.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it, type TestContext } from 'node:test';
+import { configurePodman } from '../../bench/pull.ts';
+import { requires, requiresTestHost, type TestHost } from '../lib/env.ts';
+import { requiresRegistry, uniqueRepository } from '../lib/registry-fixtures.ts';
+import { DIST_TSC, ROOT, staged } from '../lib/stage.ts';
+import { runAs, userEnv } from '../lib/users.ts';
+
+const tsc = staged(DIST_TSC);
+const scratch = mkdtempSync('/tmp/tsc-e2e-build-');
+const store = join(scratch, 'store');
+const context = join(scratch, 'ctx');
+after(() => rmSync(scratch, { recursive: true, force: true }));
+let image = '';
+let registry = '';
+let ready = false;
+
+function env(host: TestHost): Record<string, string> {
+  return { ...userEnv(host.uid, host.user), TSC_STORAGE_ROOT: store };
+}
+
+async function tscAs(host: TestHost, args: string[], options: { input?: string; timeoutMs?: number } = {}) {
+  return runAs(tsc!, args, { uid: host.uid, cgroup: host.cgroup, env: env(host), ...options });
+}
+
+function dockerfile(base: string): string {
+  return [
+    `ARG BASE=${base}`,
+    'FROM ${BASE} AS builder',
+    'ARG GREETING=hello',
+    'ENV TARGET=world',
+    'RUN <<EOF',
+    'mkdir -p /out',
+    'echo "$GREETING $TARGET" > /out/greeting',
+    'EOF',
+    'RUN echo "built by $(id -u)" > /out/who',
+    '',
+    'FROM ${BASE}',
+    "RUN echo 'app:x:1234:1234::/home/app:/bin/sh' >> /etc/passwd && echo 'app:x:1234:' >> /etc/group",
+    'COPY --from=builder /out/ /opt/',
+    'COPY --chown=app:app src/ /app/',
+    'COPY logs /logs/',
+    'USER app',
+    'WORKDIR /work',
+    'HEALTHCHECK --interval=30s CMD cat /opt/greeting',
+    'EXPOSE 8080',
+    'CMD ["sh", "-c", "cat /opt/greeting /opt/who /app/app.txt; stat -c \'%u:%g %n\' /app/app.txt; ls /app /logs; id -u; pwd"]',
+    '',
+  ].join('\n');
+}
+
+function write(host: TestHost, path: string, text: string): void {
+  mkdirSync(join(path, '..'), { recursive: true });
+  writeFileSync(path, text);
+  chownSync(path, host.uid, host.uid);
+}
+
+async function setup(t: TestContext): Promise<TestHost | undefined> {
+  const host = requiresTestHost(t);
+  if (!host || !requires(t, tsc !== undefined, 'dist/tsc is not built')) return undefined;
+  if (!ready) {
+    const found = await requiresRegistry(t);
+    if (!found) return undefined;
+    registry = found;
+    image = `${registry}/${uniqueRepository('build-base')}:latest`;
+    execFileSync(process.execPath, [join(ROOT, 'scripts', 'demo-image.ts'), image], { stdio: 'ignore' });
+    chmodSync(scratch, 0o755);
+    chownSync(scratch, host.uid, host.uid);
+    write(host, join(context, 'Dockerfile'), dockerfile(image));
+    write(host, join(context, 'src', 'app.txt'), 'app v1\n');
+    write(host, join(context, 'src', 'secret.txt'), 'do not ship\n');
+    write(host, join(context, 'logs', 'keep.log'), 'kept\n');
+    write(host, join(context, 'logs', 'drop.log'), 'dropped\n');
+    write(host, join(context, '.dockerignore'), '# logs but one, and secrets anywhere\nlogs\n!logs/keep.log\n**/secret.txt\n');
+    for (const dir of [context, join(context, 'src'), join(context, 'logs')]) chownSync(dir, host.uid, host.uid);
+    ready = true;
+  }
+  return host;
+}
+
+const EXPECTED_V1 = 'hello world\nbuilt by 0\napp v1\n1234:1234 /app/app.txt\n/app:\napp.txt\n\n/logs:\nkeep.log\n1234\n/work\n';
+
+/** The RUN, COPY and ADD steps of a build log that were not answered from the cache. */
+function stepsRun(log: string): string[] {
+  const lines = log.split('\n');
+  return lines
+    .map((l, i) => ({ text: l.replace(/^STEP \d+\/\d+: /, ''), step: l.startsWith('STEP'), cached: lines[i + 1] === '--> CACHED' }))
+    .filter((l) => l.step && /^(RUN|COPY|ADD)/.test(l.text) && !l.cached)
+    .map((l) => l.text);
+}
+
+function leftovers(): string[] {
+  try {
+    return readdirSync(join(store, 'tmp'));
+  } catch {
+    return [];
+  }
+}
+
+describe('build (rootless)', { timeout: 300_000 }, () => {
+  it('builds a multi-stage Dockerfile; the image runs with the expected output and config', async (t) => {
+    const host = await setup(t);
+    if (!host) return;
+    const built = await tscAs(host, ['build', '-t', 'app:1', '-t', 'app:latest', '--label', 'e2e=yes', context], { timeoutMs: 120_000 });
+    assert.equal(built.status, 0, built.stdout + built.stderr);
+    assert.match(built.stdout, /^STEP 1\/15: FROM \$\{BASE\} AS builder$/m);
+    assert.match(built.stdout, /Successfully tagged app:1/);
+    const id = built.stdout.trim().split('\n').at(-1)!;
+    assert.match(id, /^sha256:[0-9a-f]{64}$/);
+    const run = await tscAs(host, ['run', '--rm', 'app:1']);
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout, EXPECTED_V1);
+    const inspected = await tscAs(host, ['image', 'inspect', 'app:1']);
+    const config = (JSON.parse(inspected.stdout) as { Config: Record<string, unknown> }[])[0]!.Config;
+    assert.equal(config.User, 'app');
+    assert.equal(config.WorkingDir, '/work');
+    assert.deepEqual(config.Healthcheck, { Test: ['CMD-SHELL', 'cat /opt/greeting'], Interval: 30_000_000_000 });
+    assert.deepEqual(config.ExposedPorts, { '8080/tcp': {} });
+    assert.deepEqual(config.Labels, { e2e: 'yes' });
+    assert.ok((config.Env as string[]).every((e) => !e.startsWith('TARGET=')), 'the builder stage\'s ENV is not in the final image');
+    assert.deepEqual(leftovers(), []);
+  });
+
+  it('a second build reuses every step and makes the same image; a changed file rebuilds from its step', async (t) => {
+    const host = await setup(t);
+    if (!host) return;
+    const first = await tscAs(host, ['build', '-q', '-t', 'app:1', '--iidfile', join(scratch, 'iid'), context], { timeoutMs: 120_000 });
+    assert.equal(first.status, 0, first.stderr);
+    assert.equal(first.stdout.trim().split('\n').length, 1, 'with -q only the id');
+    const again = await tscAs(host, ['build', '-t', 'app:1', context], { timeoutMs: 120_000 });
+    assert.equal(again.status, 0, again.stderr);
+    assert.deepEqual(stepsRun(again.stdout), []);
+    assert.equal(again.stdout.match(/^--> CACHED$/gm)?.length, 7, '6 RUN and COPY steps and the WORKDIR that made /work');
+    assert.equal(again.stdout.trim().split('\n').at(-1), first.stdout.trim());
+
+    write(host, join(context, 'src', 'app.txt'), 'app v2\n');
+    const changed = await tscAs(host, ['build', '-t', 'app:2', context], { timeoutMs: 120_000 });
+    assert.equal(changed.status, 0, changed.stderr);
+    assert.deepEqual(stepsRun(changed.stdout), ['COPY --chown=app:app src/ /app/', 'COPY logs /logs/']);
+    const run = await tscAs(host, ['run', '--rm', 'app:2']);
+    assert.equal(run.stdout, EXPECTED_V1.replace('app v1', 'app v2'));
+    write(host, join(context, 'src', 'app.txt'), 'app v1\n');
+
+    const cold = await tscAs(host, ['build', '--no-cache', '-t', 'app:3', context], { timeoutMs: 120_000 });
+    assert.equal(cold.status, 0, cold.stderr);
+    assert.equal(stepsRun(cold.stdout).length, 6);
+  });
+
+  it('a failing RUN names its step, exit code and output, and leaves no image behind', async (t) => {
+    const host = await setup(t);
+    if (!host) return;
+    const before = (await tscAs(host, ['images', '-q'])).stdout;
+    const failing = `FROM ${image}\nRUN echo about to fail; echo on stderr >&2; exit 3\nCMD ["true"]\n`;
+    const r = await tscAs(host, ['build', '-t', 'broken:1', '-'], { input: failing, timeoutMs: 60_000 });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /Dockerfile:2 RUN echo about to fail.*exited with code 3/s);
+    assert.match(r.stderr, /on stderr/);
+    assert.match(r.stdout, /about to fail/);
+    assert.equal((await tscAs(host, ['images', '-q'])).stdout, before);
+    assert.notEqual((await tscAs(host, ['image', 'inspect', 'broken:1'])).status, 0);
+    assert.deepEqual(leftovers(), []);
+    const missing = await tscAs(host, ['build', '-f', join(scratch, 'missing.Dockerfile'), context]);
+    assert.notEqual(missing.status, 0);
+    write(host, join(scratch, 'copy-missing.Dockerfile'), `FROM ${image}\nCOPY nothere /x\n`);
+    const copy = await tscAs(host, ['build', '-f', join(scratch, 'copy-missing.Dockerfile'), context]);
+    assert.notEqual(copy.status, 0);
+    assert.match(copy.stderr, /copy-missing\.Dockerfile:2 COPY nothere \/x: COPY failed: nothere: not found in the build context/);
+    assert.deepEqual(leftovers(), []);
+  });
+
+  it('commit, diff and export round trip', async (t) => {
+    const host = await setup(t);
+    if (!host) return;
+    const run = await tscAs(host, ['run', '--name', 'changer', image, 'sh', '-c', 'echo new > /new.txt; rm /bin/ls; mkdir -p /var/data; echo d > /var/data/f']);
+    assert.equal(run.status, 0, run.stderr);
+    const diff = await tscAs(host, ['diff', 'changer']);
+    assert.equal(diff.status, 0, diff.stderr);
+    for (const line of ['C /bin', 'D /bin/ls', 'A /new.txt', 'A /var/data/f']) assert.ok(diff.stdout.split('\n').includes(line), `${line} in\n${diff.stdout}`);
+    assert.ok(!diff.stdout.includes('/etc/hosts'), 'the runtime\'s mount points are not changes');
+    const committed = await tscAs(host, ['commit', '-m', 'e2e', '-a', 'tester', '-c', 'CMD ["cat", "/new.txt"]', 'changer', 'committed:1']);
+    assert.equal(committed.status, 0, committed.stderr);
+    const out = await tscAs(host, ['run', '--rm', 'committed:1']);
+    assert.equal(out.stdout, 'new\n');
+    const gone = await tscAs(host, ['run', '--rm', 'committed:1', 'sh', '-c', 'test -e /bin/ls && echo present || echo gone']);
+    assert.equal(gone.stdout, 'gone\n');
+    const tarFile = join(scratch, 'export.tar');
+    const exported = await tscAs(host, ['export', '-o', tarFile, 'changer']);
+    assert.equal(exported.status, 0, exported.stderr);
+    const names = execFileSync('tar', ['-tf', tarFile], { encoding: 'utf8' }).split('\n');
+    assert.ok(names.includes('new.txt') && names.includes('var/data/f') && names.includes('bin/busybox'), names.join(' '));
+    assert.ok(!names.includes('bin/ls') && !names.some((n) => n.includes('.wh.')));
+    await tscAs(host, ['rm', 'changer']);
+  });
+
+  it('the built image, pushed to the local registry, runs under podman with the same output', async (t) => {
+    const host = await setup(t);
+    if (!host) return;
+    if (!requires(t, spawnSync('podman', ['--version']).status === 0, 'podman is not installed')) return;
+    const built = await tscAs(host, ['build', '-q', '-t', 'app:1', context], { timeoutMs: 120_000 });
+    assert.equal(built.status, 0, built.stderr);
+    const remote = `${registry}/${uniqueRepository('built')}:1`;
+    assert.equal((await tscAs(host, ['tag', 'app:1', remote])).status, 0);
+    const pushed = await tscAs(host, ['push', remote]);
+    assert.equal(pushed.status, 0, pushed.stderr);
+    configurePodman(host);
+    const root = join(scratch, 'podman');
+    const runroot = `/run/user/${host.uid}/tsc-e2e-build-podman`;
+    const podman = ['--root', root, '--runroot', runroot];
+    const user = { uid: host.uid, cgroup: host.cgroup, env: userEnv(host.uid, host.user), timeoutMs: 120_000 };
+    const r = await runAs('/usr/bin/podman', [...podman, 'run', '--rm', '--tls-verify=false', remote], user);
+    await runAs('/usr/bin/podman', [...podman, 'system', 'reset', '--force'], user).catch(() => undefined);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, EXPECTED_V1);
+  });
+});
