@@ -8,7 +8,7 @@
  * built image, pushed to the local registry, runs under podman with the same output.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it, type TestContext } from 'node:test';
@@ -16,7 +16,7 @@ import { configurePodman } from '../../bench/pull.ts';
 import { requires, requiresTestHost, type TestHost } from '../lib/env.ts';
 import { requiresRegistry, uniqueRepository } from '../lib/registry-fixtures.ts';
 import { DIST_TSC, ROOT, staged } from '../lib/stage.ts';
-import { runAs, userEnv } from '../lib/users.ts';
+import { asUserArgv, runAs, userEnv } from '../lib/users.ts';
 
 const tsc = staged(DIST_TSC);
 const scratch = mkdtempSync('/tmp/tsc-e2e-build-');
@@ -177,6 +177,28 @@ describe('build (rootless)', { timeout: 300_000 }, () => {
     const copy = await tscAs(host, ['build', '-f', join(scratch, 'copy-missing.Dockerfile'), context]);
     assert.notEqual(copy.status, 0);
     assert.match(copy.stderr, /copy-missing\.Dockerfile:2 COPY nothere \/x: COPY failed: nothere: not found in the build context/);
+    assert.deepEqual(leftovers(), []);
+  });
+
+  it('an interrupted build (SIGINT during a RUN) stops it, records nothing and leaves nothing', async (t) => {
+    const host = await setup(t);
+    if (!host) return;
+    const child = spawn('/bin/sh', asUserArgv(tsc!, ['build', '-t', 'slow:1', '-'], { uid: host.uid, cgroup: host.cgroup }), { env: env(host), stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin.end(`FROM ${image}\nRUN echo started; sleep 60\n`);
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (b: Buffer) => {
+        stdout += b.toString();
+        if (/^started$/m.test(stdout)) resolve();
+      });
+    });
+    child.kill('SIGINT');
+    assert.equal(await closed, 130, stderr);
+    assert.match(stderr, /interrupted/);
+    assert.notEqual((await tscAs(host, ['image', 'inspect', 'slow:1'])).status, 0);
     assert.deepEqual(leftovers(), []);
   });
 

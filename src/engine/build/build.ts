@@ -326,6 +326,7 @@ export async function buildImage(ctx: EngineContext, options: BuildOptions): Pro
           onOutput: (chunk) => emit({ kind: 'output', chunk }), signal: options.signal,
         });
         temporary.push(outcome.dir);
+        if (options.signal?.aborted) throw new TscError('system', 'the build was interrupted');
         if (outcome.exitCode !== 0) {
           throw new BuildFailure('invalid-argument', `${where}: the command exited with code ${outcome.exitCode}${outcome.tail.trim() ? `; its output ended with:\n${outcome.tail.trimEnd().split('\n').slice(-10).join('\n')}` : ''}`);
         }
@@ -347,6 +348,7 @@ export async function buildImage(ctx: EngineContext, options: BuildOptions): Pro
       results.set(index, state);
     }
 
+    if (options.signal?.aborted) throw new TscError('system', 'the build was interrupted');
     const final = structuredClone(results.get(targetIndex)!);
     if (labels.size > 0) final.config.config = { ...final.config.config, Labels: { ...final.config.config?.Labels, ...Object.fromEntries(labels) } };
     final.config.created = final.created;

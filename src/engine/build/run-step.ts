@@ -19,6 +19,8 @@ import { buildSpec } from '../runtime/spec/build.ts';
 import { HelperFailure, startHelper } from '../sys/helper.ts';
 import { idMapConfig } from '../sys/idmaps.ts';
 import { programExit } from '../sys/userns.ts';
+import type { RootlessMaps } from '../sys/idmaps.ts';
+import { removeTrees } from '../images/unpack.ts';
 
 export interface RunStep {
   /** the build's layer directories, topmost first (at least one) */
@@ -49,6 +51,16 @@ export async function runStep(ctx: EngineContext, step: RunStep): Promise<RunOut
   const helper = await ctx.helper();
   await mkdir(store.tmpDir, { recursive: true, mode: 0o700 });
   const dir = await mkdtemp(join(store.tmpDir, 'build-run-'));
+  try {
+    return await runIn(dir, helper, maps, step, join(store.root, 'cache', 'seccomp'));
+  } catch (error) {
+    // the caller never learns of the directory: remove it here (its files may be the container's)
+    await removeTrees({ store, helper, maps }, [dir]).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function runIn(dir: string, helper: string, maps: RootlessMaps | undefined, step: RunStep, seccompCache: string): Promise<RunOutcome> {
   const rootfs = { lowers: [...step.lowers], upper: join(dir, 'upper'), work: join(dir, 'work') };
   await Promise.all(['upper', 'work', 'rootfs'].map((d) => mkdir(join(dir, d), { mode: 0o700 })));
   await chmod(rootfs.upper, 0o755); // the container's `/` (see containers/create.ts)
@@ -80,7 +92,7 @@ export async function runStep(ctx: EngineContext, step: RunStep): Promise<RunOut
     hostNofile: hardNofile(),
   });
   spec.process.args[0] = resolveCommand(step.lowers, spec.process.args[0]!, spec.process.env);
-  await writeSeccomp(spec, dir, join(store.root, 'cache', 'seccomp'));
+  await writeSeccomp(spec, dir, seccompCache);
   const config = [...(maps ? idMapConfig(maps) : ROOT_MAPS), ...helperConfig(spec, rootfs, dir)];
   const proc = startHelper(helper, 'run', config, { stdin: script === undefined ? 'ignore' : 'pipe', stdout: 'pipe', stderr: 'pipe', timeoutMs: 0 });
   if (script !== undefined) {
@@ -95,6 +107,7 @@ export async function runStep(ctx: EngineContext, step: RunStep): Promise<RunOut
   proc.child.stderr?.on('data', output);
   const abort = () => proc.child.kill('SIGKILL');
   step.signal?.addEventListener('abort', abort, { once: true });
+  if (step.signal?.aborted) abort(); // the signal came while the container was being set up
   try {
     const run = await proc.result;
     const exit = programExit(run);
