@@ -184,6 +184,9 @@ export async function buildImage(ctx: EngineContext, options: BuildOptions): Pro
     for (const index of needed) {
       const stage = expanded[index]!;
       emit({ kind: 'step', index: ++step, count, text: stage.from.original });
+      if (stage.from.platform !== null && stage.from.platform !== formatPlatform(platform) && stage.from.platform !== platform.os + '/' + platform.architecture) {
+        fail(`${file}:${stage.from.startLine} ${stage.from.original}: --platform=${stage.from.platform} is not supported yet; this host builds ${formatPlatform(platform)}`);
+      }
       const started = Date.now();
       let state: StageState;
       if (stage.base.kind === 'stage') {
@@ -213,6 +216,7 @@ export async function buildImage(ctx: EngineContext, options: BuildOptions): Pro
       const executeInstruction = async (instr: Instruction, text: string) => {
         const where = `${file}:${instr.startLine} ${text}`;
         const run = state.config.config!;
+        refuseUnsupported(instr, where);
         switch (instr.kind) {
           case 'ARG':
             for (const arg of instr.args) {
@@ -232,7 +236,7 @@ export async function buildImage(ctx: EngineContext, options: BuildOptions): Pro
             const rel = run.WorkingDir!.slice(1);
             state.key = stepKey(state.key, 'WORKDIR', run.WorkingDir);
             if (rel !== '' && !lookup(lowers(store, state.layers, work), rel)?.stat.isDirectory()) {
-              await fileStep(state, `WORKDIR ${run.WorkingDir}`, () => workdirEntries(rel, lowers(store, state.layers, work), containerIds(unpack)), undefined);
+              await fileStep(state, text, `WORKDIR ${run.WorkingDir}`, () => workdirEntries(rel, lowers(store, state.layers, work), containerIds(unpack)), undefined);
             }
             history(state, text, true);
             return;
@@ -258,18 +262,18 @@ export async function buildImage(ctx: EngineContext, options: BuildOptions): Pro
             const chown = instr.chown ? resolveChown(instr.chown, target, where) : undefined;
             const chmod = instr.chmod ? parseChmod(instr.chmod, where) : undefined;
             const plan = { instruction: instr, source, workdir: run.WorkingDir ?? '/', chown, chmod, target, ...ids, now: Math.floor(Date.now() / 1000) };
-            await fileStep(state, `${text}`, () => copyEntries(plan), where);
+            await fileStep(state, text, canonical(instr), () => copyEntries(plan), where);
             return;
           }
           default:
             applyInstructionChecked(run, instr, text, where, state);
         }
-        state.key = stepKey(state.key, instr.kind, text);
+        state.key = stepKey(state.key, canonical(instr));
         history(state, text, true);
       };
 
       /** A COPY, ADD or WORKDIR: its entries become a layer unless the cache has it already. */
-      const fileStep = async (s: StageState, text: string, entries: () => AsyncIterable<TarWriteEntry>, where: string | undefined) => {
+      const fileStep = async (s: StageState, text: string, keyPart: unknown, entries: () => AsyncIterable<TarWriteEntry>, where: string | undefined) => {
         const scratch = join(work, `layer-${randomUUID()}.tar.gz`);
         temporary.push(scratch);
         const hashed = contentHashed(entries());
@@ -280,7 +284,7 @@ export async function buildImage(ctx: EngineContext, options: BuildOptions): Pro
           if (error instanceof TscError && where) throw new BuildFailure(error.code, `${where}: ${error.message}`, { hint: error.hint });
           throw error;
         }
-        const key = stepKey(s.key, text, hashed.digest());
+        const key = stepKey(s.key, keyPart, hashed.digest());
         if (await reuse(s, key, text)) return;
         await store.content.put((await import('node:fs')).createReadStream(scratch), { digest: written.digest, size: written.size });
         await rm(scratch, { force: true });
@@ -319,7 +323,7 @@ export async function buildImage(ctx: EngineContext, options: BuildOptions): Pro
         const env = [...(run.Env ?? [])];
         for (const [k, v] of state.args) if (!env.some((e) => e.startsWith(`${k}=`))) env.push(`${k}=${v}`);
         const network = instr.network === 'host' ? 'host' : instr.network === 'none' ? 'none' : options.network ?? 'none';
-        const key = stepKey(state.key, 'RUN', argv, [...state.args], network);
+        const key = stepKey(state.key, 'RUN', argv, env, run.User ?? '', run.WorkingDir ?? '/', network);
         if (await reuse(state, key, text)) return;
         const outcome = await runStep(ctx, {
           lowers: lowers(store, state.layers, work), argv, env, user: run.User ?? '', workdir: run.WorkingDir ?? '/', network,
@@ -377,6 +381,21 @@ function applyInstructionChecked(run: RunConfig, instr: Instruction, text: strin
 }
 
 const EPOCH = '1970-01-01T00:00:00Z';
+
+/** Flags tsc does not implement yet fail the build rather than being ignored. */
+function refuseUnsupported(instr: Instruction, where: string): void {
+  const refuse = (what: string, hint?: string) => fail(`${where}: ${what} is not supported yet`, hint);
+  if (instr.kind === 'RUN' && instr.mounts.length > 0) refuse('RUN --mount', 'copy what the step needs with COPY first');
+  if (instr.kind === 'RUN' && instr.security === 'insecure') refuse('RUN --security=insecure');
+  if ((instr.kind === 'COPY' || instr.kind === 'ADD') && instr.exclude.length > 0) refuse(`${instr.kind} --exclude`, 'use .dockerignore');
+  if (instr.kind === 'COPY' && instr.parents) refuse('COPY --parents');
+  if (instr.kind === 'ADD' && instr.checksum !== null) refuse('ADD --checksum');
+}
+
+/** An expanded instruction without where it was written: what a cache key takes of it. */
+function canonical(instr: Instruction): unknown {
+  return { ...instr, startLine: undefined, endLine: undefined, original: undefined };
+}
 
 function history(state: StageState, text: string, empty: boolean): void {
   state.config.history = [...(state.config.history ?? []), { created: state.created, created_by: text, ...(empty ? { empty_layer: true } : {}) }];

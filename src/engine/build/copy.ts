@@ -193,7 +193,7 @@ export async function* copyEntries(plan: CopyPlan): AsyncGenerator<TarWriteEntry
       const base = posix.basename(source.rel);
       if (instr.kind === 'ADD' && found.stat.isFile() && (await isTarArchive(found.host))) {
         yield* directories(destRel);
-        yield* extracted(found.host, destRel, directories);
+        yield* extracted(found.host, destRel, directories, emitted);
         continue;
       }
       const path = destIsDir ? posix.join(destRel, base) : destRel;
@@ -232,7 +232,7 @@ async function* nodeEntries(plan: CopyPlan, rel: string, path: string, adjust: (
 }
 
 /** ADD of a local tar archive: its entries below `destRel`, with their own owners and modes. */
-async function* extracted(host: string, destRel: string, directories: (rel: string) => Generator<TarWriteEntry>): AsyncGenerator<TarWriteEntry> {
+async function* extracted(host: string, destRel: string, directories: (rel: string) => Generator<TarWriteEntry>, emitted: Set<string>): AsyncGenerator<TarWriteEntry> {
   for await (const entry of readTar(decompressed(createReadStream(host)))) {
     const cleaned = posix.normalize(`/${entry.path}`).slice(1).replace(/\/+$/, '');
     if (cleaned === '' || entry.type === 'unsupported') {
@@ -244,6 +244,7 @@ async function* extracted(host: string, destRel: string, directories: (rel: stri
     yield* directories(parent === '.' ? '' : parent);
     const chunks: Buffer[] = [];
     for await (const chunk of entry.body) chunks.push(chunk);
+    if (entry.type === 'directory') emitted.add(path);
     const linkname = entry.type === 'hardlink' ? posix.join(destRel, posix.normalize(`/${entry.linkname}`).slice(1)) : entry.linkname;
     yield {
       path: entry.type === 'directory' ? `${path}/` : path,
