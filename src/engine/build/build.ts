@@ -304,7 +304,7 @@ export async function buildImage(ctx: EngineContext, options: BuildOptions): Pro
         return true;
       };
 
-      const addLayer = async (s: StageState, key: string, layer: LayerPlan, text: string) => {
+      const addLayer = async (s: StageState, key: string, layer: LayerPlan, text: string, dir?: string) => {
         s.created = new Date().toISOString();
         s.layers.push(layer);
         s.config.rootfs.diff_ids.push(layer.diffId);
@@ -313,7 +313,8 @@ export async function buildImage(ctx: EngineContext, options: BuildOptions): Pro
         // an untagged image holds the layers as the step's cache entry
         const config = { ...s.config, created: s.created };
         const blob = configBlob(config);
-        await installImage(ctx, { id: blob.digest, config, configBlob: blob, manifest: ociManifest(blob, s.layers), layers: [...s.layers], tags: [] }, async () => undefined);
+        const prepared = new Map(dir ? [[chainIds(s.layers.map((l) => l.diffId)).at(-1)!, dir]] : []);
+        await installImage(ctx, { id: blob.digest, config, configBlob: blob, manifest: ociManifest(blob, s.layers), layers: [...s.layers], tags: [] }, async () => undefined, undefined, prepared);
         recordStep(store.db, key, { imageId: blob.digest, layer, created: s.created });
       };
 
@@ -335,8 +336,9 @@ export async function buildImage(ctx: EngineContext, options: BuildOptions): Pro
           throw new BuildFailure('invalid-argument', `${where}: the command exited with code ${outcome.exitCode}${outcome.tail.trim() ? `; its output ended with:\n${outcome.tail.trimEnd().split('\n').slice(-10).join('\n')}` : ''}`);
         }
         const layer = await layerFromDirectory(unpack, outcome.upper);
+        // the upper dir holds exactly what the layer's blob was written from: it becomes the layer's directory
+        await addLayer(state, key, layer, text, outcome.upper);
         await removeTrees(unpack, [outcome.dir]);
-        await addLayer(state, key, layer, text);
       };
 
       for (const trigger of triggers) {

@@ -4,10 +4,12 @@
  * called in-process when tsc runs as root. Each returns one JSON-able value.
  */
 import { createWriteStream } from 'node:fs';
+import { lstat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TscError } from '../errors.ts';
-import { upperEntries, writeLayerFile, type XattrReader } from '../layers/diff.ts';
+import { isRuntimeMountPoint, RUNTIME_MOUNT_POINTS, upperEntries, writeLayerFile, type XattrReader } from '../layers/diff.ts';
 import { mergedEntries, upperChanges } from '../layers/merged.ts';
 import { writeTar } from '../layers/tar-write.ts';
 import { openFsOps, type FsOps } from '../sys/fsops.ts';
@@ -42,7 +44,14 @@ export async function layerOp(op: string, args: readonly string[]): Promise<unkn
     if (!upper || !out || !helper) throw usage('diff-layer UPPER OUT HELPER');
     const fsops = await openFsOps(helper);
     try {
-      return await writeLayerFile(upperEntries(upper, xattrReader(fsops)), out);
+      const written = await writeLayerFile(upperEntries(upper, xattrReader(fsops)), out);
+      // the upper dir may become the layer's directory: drop what the layer leaves out
+      for (const path of RUNTIME_MOUNT_POINTS) {
+        const host = join(upper, path);
+        const s = await lstat(host).catch(() => undefined);
+        if (s && isRuntimeMountPoint({ path, type: s.isFile() ? 'file' : 'directory', size: s.size })) await unlink(host);
+      }
+      return written;
     } finally {
       await fsops.close();
     }

@@ -173,7 +173,8 @@ export async function* walkTree(root: string, readXattrs: XattrReader, rel = '')
  * Files the runtime creates in the upper dir only as mount points for the container's
  * network files (when the image lacks them): empty, and never the container's change.
  */
-const MOUNT_POINTS = new Set(['etc/hostname', 'etc/hosts', 'etc/resolv.conf']);
+export const RUNTIME_MOUNT_POINTS: readonly string[] = ['etc/hostname', 'etc/hosts', 'etc/resolv.conf'];
+const MOUNT_POINTS = new Set(RUNTIME_MOUNT_POINTS);
 
 /** A mount point the runtime made, not a change of the container. */
 export function isRuntimeMountPoint(node: Pick<FsNode, 'path' | 'type' | 'size'>): boolean {
