@@ -180,6 +180,46 @@ describe('build (rootless)', { timeout: 300_000 }, () => {
     assert.deepEqual(leftovers(), []);
   });
 
+  it('ONBUILD, --target, --build-arg, ENTRYPOINT with CMD, ADD of a tar, relative WORKDIR, a scratch stage', async (t) => {
+    const host = await setup(t);
+    if (!host) return;
+    const dir = join(scratch, 'ctx2');
+    mkdirSync(dir);
+    chownSync(dir, host.uid, host.uid);
+    write(host, join(dir, 'one'), 'x');
+    execFileSync('tar', ['-C', dir, '-czf', join(dir, 'files.tgz'), 'one']);
+    write(host, join(dir, 'Dockerfile'), [
+      `FROM ${image} AS base`,
+      'ONBUILD RUN echo "onbuild ran" > /onbuild.txt',
+      '',
+      'FROM base AS child',
+      'ARG VERSION=0',
+      'RUN echo "version=${VERSION}" > /version.txt',
+      'ADD files.tgz /unpacked/',
+      'WORKDIR app',
+      'WORKDIR sub',
+      'RUN pwd > /pwd.txt',
+      'ENTRYPOINT ["cat"]',
+      'CMD ["/version.txt"]',
+      '',
+      'FROM scratch AS minimal',
+      'COPY --from=child /version.txt /onbuild.txt /pwd.txt /',
+      `COPY --from=${image} /bin/busybox /bin/busybox`,
+      'ENTRYPOINT ["/bin/busybox", "cat"]',
+      'CMD ["/version.txt", "/onbuild.txt", "/pwd.txt"]',
+      '',
+    ].join('\n'));
+    const child = await tscAs(host, ['build', '-q', '--target', 'child', '--build-arg', 'VERSION=7', '-t', 'child:1', dir], { timeoutMs: 120_000 });
+    assert.equal(child.status, 0, child.stderr);
+    assert.equal((await tscAs(host, ['run', '--rm', 'child:1'])).stdout, 'version=7\n');
+    assert.equal((await tscAs(host, ['run', '--rm', 'child:1', '/pwd.txt', '/onbuild.txt', '/unpacked/one'])).stdout, '/app/sub\nonbuild ran\nx');
+    const minimal = await tscAs(host, ['build', '-q', '-t', 'minimal:1', dir], { timeoutMs: 120_000 });
+    assert.equal(minimal.status, 0, minimal.stderr);
+    assert.equal((await tscAs(host, ['run', '--rm', 'minimal:1'])).stdout, 'version=0\nonbuild ran\n/app/sub\n');
+    const history = await tscAs(host, ['history', '-q', 'minimal:1']);
+    assert.equal(history.status, 0, history.stderr);
+  });
+
   it('an interrupted build (SIGINT during a RUN) stops it, records nothing and leaves nothing', async (t) => {
     const host = await setup(t);
     if (!host) return;
