@@ -173,6 +173,9 @@ describe('build (rootless)', { timeout: 300_000 }, () => {
     assert.deepEqual(leftovers(), []);
     const missing = await tscAs(host, ['build', '-f', join(scratch, 'missing.Dockerfile'), context]);
     assert.notEqual(missing.status, 0);
+    const fromStdin = await tscAs(host, ['build', '-q', '-f', '-', context], { input: `FROM ${image}\nCOPY src/app.txt /\nCMD ["cat", "/app.txt"]\n` });
+    assert.equal(fromStdin.status, 0, fromStdin.stderr);
+    assert.equal((await tscAs(host, ['run', '--rm', fromStdin.stdout.trim()])).stdout, 'app v1\n');
     write(host, join(scratch, 'copy-missing.Dockerfile'), `FROM ${image}\nCOPY nothere /x\n`);
     const copy = await tscAs(host, ['build', '-f', join(scratch, 'copy-missing.Dockerfile'), context]);
     assert.notEqual(copy.status, 0);

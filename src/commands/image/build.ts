@@ -9,7 +9,7 @@ export default class ImageBuild extends TscCommand {
   static override aliases = ['build'];
   static override args = { context: Args.string({ required: true, description: 'the build context directory, or - to read a Dockerfile (with no context) from stdin' }) };
   static override flags = {
-    file: Flags.string({ char: 'f', description: 'the Dockerfile (default CONTEXT/Dockerfile)' }),
+    file: Flags.string({ char: 'f', description: 'the Dockerfile (default CONTEXT/Dockerfile); - reads it from stdin' }),
     tag: Flags.string({ char: 't', multiple: true, multipleNonGreedy: true, description: 'name the image REPOSITORY[:TAG] (repeatable)' }),
     'build-arg': Flags.string({ multiple: true, multipleNonGreedy: true, description: 'set a build argument KEY=VALUE (KEY alone: from the environment)' }),
     target: Flags.string({ description: 'build up to this stage' }),
@@ -43,8 +43,9 @@ export default class ImageBuild extends TscCommand {
     try {
       const result = await engine.build({
         context: stdin ? undefined : args.context,
-        dockerfile: flags.file,
-        dockerfileText: stdin ? await readAll(process.stdin) : undefined,
+        dockerfile: flags.file === '-' ? undefined : flags.file,
+        // `-` as the context or as -f: the Dockerfile comes on stdin
+        dockerfileText: stdin || flags.file === '-' ? await readAll(process.stdin) : undefined,
         tags: flags.tag,
         buildArgs: flags['build-arg'],
         target: flags.target,
@@ -59,14 +60,13 @@ export default class ImageBuild extends TscCommand {
               line(`STEP ${event.index}/${event.count}: ${event.text}`);
               stepStart = true;
               break;
-            case 'cached':
-              line('--> CACHED');
-              break;
             case 'output':
               out(event.chunk.toString('utf8'));
               break;
             case 'step-done':
-              if (stepStart) line(`--> ${(event.ms / 1000).toFixed(1)}s`);
+              // a step that made a layer says how long it took; one answered from the cache says so
+              if (stepStart && event.outcome === 'cached') line('--> CACHED');
+              if (stepStart && event.outcome === 'layer') line(`--> ${(event.ms / 1000).toFixed(1)}s`);
               stepStart = false;
               break;
             case 'note':

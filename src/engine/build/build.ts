@@ -16,30 +16,28 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { isAbsolute, join, posix, resolve } from 'node:path';
 import type { EngineContext } from '../context.ts';
 import { TscError } from '../errors.ts';
-import { imageFile } from '../containers/create.ts';
 import { shortName } from '../images/archive-docker.ts';
 import { chainIds } from '../images/chain.ts';
 import { applyInstruction } from '../images/changes.ts';
-import { parseImageConfig, type ImageConfig, type RunConfig } from '../images/config.ts';
+import type { ImageConfig, RunConfig } from '../images/config.ts';
 import { tagOf } from '../images/import.ts';
 import { installImage, ociManifest, type LayerPlan } from '../images/install.ts';
 import { configBlob, imageLayerPlans, layerFromDirectory } from '../images/layer-ops.ts';
-import { imageLayers } from '../images/records.ts';
-import { findImage } from '../images/resolve.ts';
-import { ensureLayer, removeTrees, type UnpackContext } from '../images/unpack.ts';
+import { removeTrees, type UnpackContext } from '../images/unpack.ts';
 import { writeLayerFile } from '../layers/diff.ts';
 import type { TarWriteEntry } from '../layers/tar-write.ts';
 import { formatPlatform, hostPlatform } from '../registry/platform.ts';
 import { OCI_LAYER_GZIP } from '../registry/media-types.ts';
 import { baseKey, contentHashed, lookupStep, recordStep, stepKey } from './cache.ts';
 import { copyEntries, lookup, type SourceTree } from './copy.ts';
-import { DockerfileSyntaxError } from './dockerfile/errors.ts';
 import { expandInstruction, toInstruction, toInstructions, type Instruction, type RunInstruction } from './dockerfile/instructions.ts';
 import { parseDockerfile } from './dockerfile/parser.ts';
-import { expandStages, type ExpandedStage } from './dockerfile/scope.ts';
+import { expandStages } from './dockerfile/scope.ts';
 import { stages as groupStages } from './dockerfile/stages.ts';
-import { parseIgnore, type IgnorePattern } from './ignore.ts';
 import { runStep } from './run-step.ts';
+import {
+  BuildFailure, canonical, containerIds, envMap, fail, lowers, neededStages, parseChmod, readIgnore, refuseUnsupported, resolveChown, resolveImage, runArgv, workdirEntries,
+} from './steps.ts';
 
 export interface BuildOptions {
   /** the context directory; undefined when the Dockerfile comes on stdin with no context */
@@ -65,9 +63,9 @@ export interface BuildOptions {
 
 export type BuildEvent =
   | { kind: 'step'; index: number; count: number; text: string }
-  | { kind: 'cached' }
   | { kind: 'output'; chunk: Buffer }
-  | { kind: 'step-done'; ms: number }
+  /** `layer`: the step made a layer; `cached`: it reused one; `config`: it changed only the image config */
+  | { kind: 'step-done'; ms: number; outcome: 'layer' | 'cached' | 'config' }
   | { kind: 'note'; message: string };
 
 export interface BuildResult {
@@ -89,12 +87,6 @@ interface StageState {
    * image, so a build that only reuses cached steps makes the same image (the same id)
    */
   created: string;
-}
-
-class BuildFailure extends TscError {}
-
-function fail(message: string, hint?: string): never {
-  throw new BuildFailure('invalid-argument', message, { hint });
 }
 
 function parseKeyValues(list: readonly string[] | undefined, what: string, fromEnv: boolean): Map<string, string> {
@@ -205,13 +197,15 @@ export async function buildImage(ctx: EngineContext, options: BuildOptions): Pro
       }
       const triggers = state.config.config?.OnBuild ?? [];
       if (state.config.config) delete state.config.config.OnBuild;
-      emit({ kind: 'step-done', ms: Date.now() - started });
+      emit({ kind: 'step-done', ms: Date.now() - started, outcome: 'config' });
 
+      let outcome: 'layer' | 'cached' | 'config' = 'config';
       const runInstruction = async (instr: Instruction, text: string) => {
         if (options.signal?.aborted) throw new TscError('system', 'the build was interrupted');
         const t0 = Date.now();
+        outcome = 'config';
         await executeInstruction(instr, text);
-        emit({ kind: 'step-done', ms: Date.now() - t0 });
+        emit({ kind: 'step-done', ms: Date.now() - t0, outcome });
       };
       const executeInstruction = async (instr: Instruction, text: string) => {
         const where = `${file}:${instr.startLine} ${text}`;
@@ -295,7 +289,7 @@ export async function buildImage(ctx: EngineContext, options: BuildOptions): Pro
         if (options.noCache) return false;
         const cached = lookupStep(store.db, key, (layer) => chainIds([...s.layers, layer].map((l) => l.diffId)).at(-1)!);
         if (!cached) return false;
-        emit({ kind: 'cached' });
+        outcome = 'cached';
         s.created = cached.created;
         s.layers.push(cached.layer);
         s.config.rootfs.diff_ids.push(cached.layer.diffId);
@@ -305,6 +299,7 @@ export async function buildImage(ctx: EngineContext, options: BuildOptions): Pro
       };
 
       const addLayer = async (s: StageState, key: string, layer: LayerPlan, text: string, dir?: string) => {
+        outcome = 'layer';
         s.created = new Date().toISOString();
         s.layers.push(layer);
         s.config.rootfs.diff_ids.push(layer.diffId);
@@ -361,16 +356,9 @@ export async function buildImage(ctx: EngineContext, options: BuildOptions): Pro
     const blob = configBlob(final.config);
     const installed = await installImage(ctx, { id: blob.digest, config: final.config, configBlob: blob, manifest: ociManifest(blob, final.layers), layers: final.layers, tags }, async () => undefined);
     return { id: installed.id, tags: installed.tags.map(shortName) };
-  } catch (error) {
-    if (error instanceof DockerfileSyntaxError) throw error;
-    throw error;
   } finally {
     await removeTrees(unpack, temporary).catch(() => undefined);
   }
-}
-
-function envMap(env: readonly string[] | undefined): Map<string, string> {
-  return new Map((env ?? []).map((e): [string, string] => [e.slice(0, Math.max(0, e.indexOf('=')) || e.length), e.includes('=') ? e.slice(e.indexOf('=') + 1) : '']));
 }
 
 function applyInstructionChecked(run: RunConfig, instr: Instruction, text: string, where: string, state: StageState): void {
@@ -384,148 +372,6 @@ function applyInstructionChecked(run: RunConfig, instr: Instruction, text: strin
 
 const EPOCH = '1970-01-01T00:00:00Z';
 
-/** Flags tsc does not implement yet fail the build rather than being ignored. */
-function refuseUnsupported(instr: Instruction, where: string): void {
-  const refuse = (what: string, hint?: string) => fail(`${where}: ${what} is not supported yet`, hint);
-  if (instr.kind === 'RUN' && instr.mounts.length > 0) refuse('RUN --mount', 'copy what the step needs with COPY first');
-  if (instr.kind === 'RUN' && instr.security === 'insecure') refuse('RUN --security=insecure');
-  if ((instr.kind === 'COPY' || instr.kind === 'ADD') && instr.exclude.length > 0) refuse(`${instr.kind} --exclude`, 'use .dockerignore');
-  if (instr.kind === 'COPY' && instr.parents) refuse('COPY --parents');
-  if (instr.kind === 'ADD' && instr.checksum !== null) refuse('ADD --checksum');
-}
-
-/** An expanded instruction without where it was written: what a cache key takes of it. */
-function canonical(instr: Instruction): unknown {
-  return { ...instr, startLine: undefined, endLine: undefined, original: undefined };
-}
-
 function history(state: StageState, text: string, empty: boolean): void {
   state.config.history = [...(state.config.history ?? []), { created: state.created, created_by: text, ...(empty ? { empty_layer: true } : {}) }];
-}
-
-/** The stages the target needs, in Dockerfile order: its base chain and COPY --from stages. */
-function neededStages(stages: readonly ExpandedStage[], target: number): number[] {
-  const needed = new Set<number>();
-  const visit = (index: number) => {
-    if (needed.has(index)) return;
-    needed.add(index);
-    const stage = stages[index]!;
-    if (stage.base.kind === 'stage') visit(stage.base.index);
-    for (const instr of stage.instructions) {
-      if (instr.kind !== 'COPY' || instr.from === null) continue;
-      const ref = instr.from.toLowerCase();
-      const found = stages.find((s) => s.index < index && (s.name === ref || String(s.index) === ref));
-      if (found) visit(found.index);
-    }
-  };
-  visit(target);
-  return [...needed].sort((a, b) => a - b);
-}
-
-/** The image a FROM or COPY --from names: found in the store (pulled if missing, or always with --pull), its layers unpacked. */
-async function resolveImage(ctx: EngineContext, unpack: UnpackContext, ref: string, pull: boolean, emit: (e: BuildEvent) => void): Promise<{ id: string; config: ImageConfig }> {
-  const { store } = unpack;
-  let found = pull ? undefined : findImage(store.db, ref);
-  if (!found) {
-    emit({ kind: 'note', message: `pulling ${ref}` });
-    const { pullImage } = await import('../images/pull.ts');
-    await pullImage(ctx, { reference: ref });
-    found = findImage(store.db, ref);
-    if (!found) throw new TscError('internal', `${ref} was pulled but cannot be found`);
-  }
-  for (const layer of imageLayers(store.db, found.image.id)) await ensureLayer(unpack, layer);
-  return { id: found.image.id, config: parseImageConfig(await store.content.read(found.image.id), ref) };
-}
-
-/** Layer directories of `layers`, topmost first; an empty directory when there are none (overlay needs a lower). */
-function lowers(store: { layerPath(chain: string): string }, layers: readonly LayerPlan[], work: string): string[] {
-  const dirs = chainIds(layers.map((l) => l.diffId)).map((c) => store.layerPath(c)).reverse();
-  return dirs.length > 0 ? dirs : [join(work, 'empty')];
-}
-
-/** How host ids of files in the layers map back to the ids the container sees. */
-function containerIds(unpack: UnpackContext): { containerUid: (id: number) => number; containerGid: (id: number) => number } {
-  const maps = unpack.maps;
-  const back = (list: readonly { inside: number; outside: number; count: number }[] | undefined) => (id: number) => {
-    if (!list) return id;
-    const range = list.find((m) => id >= m.outside && id < m.outside + m.count);
-    return range ? range.inside + (id - range.outside) : 65534;
-  };
-  return { containerUid: back(maps?.uidMap), containerGid: back(maps?.gidMap) };
-}
-
-async function* workdirEntries(rel: string, target: readonly string[], ids: ReturnType<typeof containerIds>): AsyncGenerator<TarWriteEntry> {
-  const parts = rel.split('/');
-  for (let i = 1; i <= parts.length; i++) {
-    const path = parts.slice(0, i).join('/');
-    const existing = lookup(target, path);
-    if (existing?.stat.isDirectory()) {
-      const s = existing.stat;
-      yield { path: `${path}/`, type: 'directory', mode: s.mode & 0o7777, uid: ids.containerUid(s.uid), gid: ids.containerGid(s.gid), mtime: Math.floor(s.mtimeMs / 1000) };
-    } else {
-      yield { path: `${path}/`, type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: Math.floor(Date.now() / 1000) };
-    }
-  }
-}
-
-/** The argv of a RUN: exec form as written; shell form through the shell, heredocs as the shell reads them. */
-export function runArgv(instr: RunInstruction, shell: readonly string[]): string[] {
-  if (instr.command.form === 'exec') return instr.command.args;
-  const command = instr.command.command;
-  if (instr.heredocs.length === 0) return [...shell, command];
-  const only = instr.heredocs.length === 1 && /^<<-?["']?\w+["']?\s*$/.test(command.trim()) ? instr.heredocs[0]! : undefined;
-  if (only && !only.content.startsWith('#!')) return [...shell, only.content];
-  if (only) {
-    // a script with its own interpreter: written to the container's /dev/shm (not part of the layer) and run
-    const script = `f=/dev/shm/tsc-heredoc-$$; cat > "$f" <<'TSC_HEREDOC_EOF'\n${only.content}${only.content.endsWith('\n') ? '' : '\n'}TSC_HEREDOC_EOF\nchmod +x "$f"; "$f"; s=$?; rm -f "$f"; exit $s`;
-    return [...shell, script];
-  }
-  let script = command;
-  for (const heredoc of instr.heredocs) script += `\n${heredoc.content}${heredoc.content.endsWith('\n') || heredoc.content === '' ? '' : '\n'}${heredoc.name}`;
-  return [...shell, script];
-}
-
-/** `--chown=user[:group]`: names looked up in the image's /etc/passwd and /etc/group. */
-function resolveChown(spec: string, target: readonly string[], where: string): { uid: number; gid: number } {
-  const [user, group] = spec.split(':', 2) as [string, string | undefined];
-  const passwd = imageFile(target, 'etc/passwd') ?? '';
-  const groups = imageFile(target, 'etc/group') ?? '';
-  const find = (text: string, name: string) => text.split('\n').map((l) => l.split(':')).find((f) => f[0] === name);
-  let uid: number;
-  let primary: number | undefined;
-  if (/^\d+$/.test(user)) {
-    uid = Number(user);
-  } else {
-    const entry = find(passwd, user);
-    if (!entry) fail(`${where}: --chown: no user ${JSON.stringify(user)} in the image's /etc/passwd`);
-    uid = Number(entry[2]);
-    primary = Number(entry[3]);
-  }
-  let gid: number;
-  if (group === undefined || group === '') gid = primary ?? uid;
-  else if (/^\d+$/.test(group)) gid = Number(group);
-  else {
-    const entry = find(groups, group);
-    if (!entry) fail(`${where}: --chown: no group ${JSON.stringify(group)} in the image's /etc/group`);
-    gid = Number(entry[2]);
-  }
-  return { uid, gid };
-}
-
-function parseChmod(spec: string, where: string): number {
-  if (!/^[0-7]{3,4}$/.test(spec)) fail(`${where}: --chmod=${spec}: only octal modes are supported`, 'e.g. --chmod=0755');
-  return parseInt(spec, 8);
-}
-
-/** The context's ignore patterns: `<Dockerfile>.dockerignore` beside the Dockerfile first, else CONTEXT/.dockerignore. */
-async function readIgnore(context: string, dockerfile: string | undefined): Promise<IgnorePattern[]> {
-  for (const candidate of [dockerfile ? `${dockerfile}.dockerignore` : undefined, join(context, '.dockerignore')]) {
-    if (!candidate) continue;
-    try {
-      return parseIgnore(await readFile(candidate, 'utf8'));
-    } catch {
-      continue;
-    }
-  }
-  return [];
 }

@@ -1,7 +1,7 @@
 /** Build cache keys and the RUN argv (heredocs, shells): pure parts of the executor. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { runArgv } from '../../../src/engine/build/build.ts';
+import { runArgv } from '../../../src/engine/build/steps.ts';
 import { baseKey, contentHashed, stepKey } from '../../../src/engine/build/cache.ts';
 import type { RunInstruction } from '../../../src/engine/build/dockerfile/instruction-types.ts';
 import type { TarWriteEntry } from '../../../src/engine/layers/tar-write.ts';
