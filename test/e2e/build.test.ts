@@ -267,6 +267,19 @@ describe('build (rootless)', { timeout: 300_000 }, () => {
     assert.ok(names.includes('new.txt') && names.includes('var/data/f') && names.includes('bin/busybox'), names.join(' '));
     assert.ok(!names.includes('bin/ls') && !names.some((n) => n.includes('.wh.')));
     await tscAs(host, ['rm', 'changer']);
+
+    // a directory replaced by a new one is opaque: nothing of the image's shows through
+    const replaced = await tscAs(host, ['run', '--name', 'replacer', '--network', 'none', image, 'sh', '-c', 'rm -rf /etc && mkdir /etc && echo x > /etc/only']);
+    assert.equal(replaced.status, 0, replaced.stderr);
+    const replacedDiff = (await tscAs(host, ['diff', 'replacer'])).stdout.split('\n');
+    for (const line of ['C /etc', 'D /etc/passwd', 'A /etc/only']) assert.ok(replacedDiff.includes(line), `${line} in\n${replacedDiff.join('\n')}`);
+    assert.equal((await tscAs(host, ['commit', 'replacer', 'replaced:1'])).status, 0);
+    assert.equal((await tscAs(host, ['run', '--rm', '--network', 'none', 'replaced:1', 'ls', '/etc'])).stdout, 'only\n');
+    await tscAs(host, ['rm', 'replacer']);
+    const untouched = await tscAs(host, ['run', '--name', 'untouched', image, 'true']);
+    assert.equal(untouched.status, 0, untouched.stderr);
+    assert.equal((await tscAs(host, ['diff', 'untouched'])).stdout, '', 'the network files\' mount points are not changes');
+    await tscAs(host, ['rm', 'untouched']);
   });
 
   it('the built image, pushed to the local registry, runs under podman with the same output', async (t) => {

@@ -127,6 +127,7 @@ export async function upperChanges(upper: string, lowersTopFirst: readonly strin
         continue;
       }
       const inLower = !skipBelow.some((p) => path.startsWith(`${p}/`)) && (await inLayers(lowersTopFirst, path));
+      const at = changes.length;
       changes.push({ kind: inLower ? 'C' : 'A', path: `/${path}` });
       if (node.type === 'directory') {
         if (isOpaque(node) && inLower) {
@@ -138,7 +139,10 @@ export async function upperChanges(upper: string, lowersTopFirst: readonly strin
           }
           skipBelow.push(path);
         }
+        const children = await readdir(join(upper, path));
         await walk(path);
+        // a directory the container did not touch but for the runtime's mount points is no change
+        if (inLower && children.length > 0 && changes.length === at + 1 && !isOpaque(node)) changes.splice(at, 1);
       }
     }
   };
