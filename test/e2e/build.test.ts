@@ -223,6 +223,29 @@ describe('build (rootless)', { timeout: 300_000 }, () => {
     assert.equal(history.status, 0, history.stderr);
   });
 
+  it('RUN --mount: a cache kept across builds, a read-only bind of the context, a tmpfs; no mount point left in the image', async (t) => {
+    const host = await setup(t);
+    if (!host) return;
+    const file = join(scratch, 'mounts.Dockerfile');
+    write(host, file, [
+      `FROM ${image}`,
+      'RUN --mount=type=cache,target=/var/cache/thing sh -c "echo run >> /var/cache/thing/log; wc -l < /var/cache/thing/log > /count"',
+      'RUN --mount=type=bind,source=src,target=/mnt/src cat /mnt/src/app.txt > /copied',
+      'RUN --mount=type=tmpfs,target=/scratch sh -c "echo t > /scratch/t; ls /scratch > /tmpfs-list"',
+      'CMD ["sh", "-c", "cat /count /copied /tmpfs-list; ls -d /var /mnt /scratch 2>/dev/null; true"]',
+      '',
+    ].join('\n'));
+    const first = await tscAs(host, ['build', '-q', '-f', file, '-t', 'mounts:1', context], { timeoutMs: 120_000 });
+    assert.equal(first.status, 0, first.stderr);
+    assert.equal((await tscAs(host, ['run', '--rm', 'mounts:1'])).stdout, '1\napp v1\nt\n');
+    const again = await tscAs(host, ['build', '-q', '--no-cache', '-f', file, '-t', 'mounts:2', context], { timeoutMs: 120_000 });
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal((await tscAs(host, ['run', '--rm', 'mounts:2', 'cat', '/count'])).stdout, '2\n', 'the cache mount kept the first build\'s file');
+    const rw = await tscAs(host, ['build', '-f', '-', context], { input: `FROM ${image}\nRUN --mount=type=bind,rw,target=/x true\n` });
+    assert.notEqual(rw.status, 0);
+    assert.match(rw.stderr, /read-write bind mount \(rw\) is not supported/);
+  });
+
   it('an interrupted build (SIGINT during a RUN) stops it, records nothing and leaves nothing', async (t) => {
     const host = await setup(t);
     if (!host) return;

@@ -34,6 +34,7 @@ import { expandInstruction, toInstruction, toInstructions, type Instruction, typ
 import { parseDockerfile } from './dockerfile/parser.ts';
 import { expandStages } from './dockerfile/scope.ts';
 import { stages as groupStages } from './dockerfile/stages.ts';
+import { planRunMounts } from './run-mounts.ts';
 import { runStep } from './run-step.ts';
 import {
   BuildFailure, canonical, containerIds, envMap, fail, lowers, neededStages, parseChmod, readIgnore, refuseUnsupported, resolveChown, resolveImage, runArgv, workdirEntries,
@@ -319,10 +320,12 @@ export async function buildImage(ctx: EngineContext, options: BuildOptions): Pro
         const env = [...(run.Env ?? [])];
         for (const [k, v] of state.args) if (!env.some((e) => e.startsWith(`${k}=`))) env.push(`${k}=${v}`);
         const network = instr.network === 'host' ? 'host' : instr.network === 'none' ? 'none' : options.network ?? 'none';
-        const key = stepKey(state.key, 'RUN', argv, env, run.User ?? '', run.WorkingDir ?? '/', network);
+        const stepLowers = lowers(store, state.layers, work);
+        const mounts = await planRunMounts(instr, where, { workdir: run.WorkingDir ?? '/', lowers: stepLowers, context: contextTree, cacheRoot: join(store.root, 'build-mounts') });
+        const key = stepKey(state.key, 'RUN', argv, env, run.User ?? '', run.WorkingDir ?? '/', network, mounts.key);
         if (await reuse(state, key, text)) return;
         const outcome = await runStep(ctx, {
-          lowers: lowers(store, state.layers, work), argv, env, user: run.User ?? '', workdir: run.WorkingDir ?? '/', network,
+          lowers: stepLowers, argv, env, user: run.User ?? '', workdir: run.WorkingDir ?? '/', network, mounts: mounts.mounts,
           onOutput: (chunk) => emit({ kind: 'output', chunk }), signal: options.signal,
         });
         temporary.push(outcome.dir);
@@ -330,7 +333,7 @@ export async function buildImage(ctx: EngineContext, options: BuildOptions): Pro
         if (outcome.exitCode !== 0) {
           throw new BuildFailure('invalid-argument', `${where}: the command exited with code ${outcome.exitCode}${outcome.tail.trim() ? `; its output ended with:\n${outcome.tail.trimEnd().split('\n').slice(-10).join('\n')}` : ''}`);
         }
-        const layer = await layerFromDirectory(unpack, outcome.upper);
+        const layer = await layerFromDirectory(unpack, outcome.upper, mounts.prune);
         // the upper dir holds exactly what the layer's blob was written from: it becomes the layer's directory
         await addLayer(state, key, layer, text, outcome.upper);
         await removeTrees(unpack, [outcome.dir]);

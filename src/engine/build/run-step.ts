@@ -16,6 +16,7 @@ import { hardNofile, imageFile, resolveCommand, writeSeccomp } from '../containe
 import { helperConfig, ROOT_MAPS } from '../containers/start.ts';
 import type { ImageConfig } from '../images/config.ts';
 import { buildSpec } from '../runtime/spec/build.ts';
+import type { Mount as SpecMount } from '../runtime/spec/types.ts';
 import { HelperFailure, startHelper } from '../sys/helper.ts';
 import { idMapConfig } from '../sys/idmaps.ts';
 import { programExit } from '../sys/userns.ts';
@@ -30,6 +31,8 @@ export interface RunStep {
   user: string;
   workdir: string;
   network: 'none' | 'host';
+  /** RUN --mount binds and tmpfs (build/run-mounts.ts) */
+  mounts?: readonly SpecMount[] | undefined;
   onOutput: (chunk: Buffer) => void;
   signal?: AbortSignal | undefined;
 }
@@ -92,6 +95,7 @@ async function runIn(dir: string, helper: string, maps: RootlessMaps | undefined
     hostNofile: hardNofile(),
   });
   spec.process.args[0] = resolveCommand(step.lowers, spec.process.args[0]!, spec.process.env);
+  spec.mounts.push(...(step.mounts ?? []));
   await writeSeccomp(spec, dir, seccompCache);
   const config = [...(maps ? idMapConfig(maps) : ROOT_MAPS), ...helperConfig(spec, rootfs, dir)];
   const proc = startHelper(helper, 'run', config, { stdin: script === undefined ? 'ignore' : 'pipe', stdout: 'pipe', stderr: 'pipe', timeoutMs: 0 });

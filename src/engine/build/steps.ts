@@ -36,7 +36,6 @@ export function envMap(env: readonly string[] | undefined): Map<string, string> 
 
 export function refuseUnsupported(instr: Instruction, where: string): void {
   const refuse = (what: string, hint?: string) => fail(`${where}: ${what} is not supported yet`, hint);
-  if (instr.kind === 'RUN' && instr.mounts.length > 0) refuse('RUN --mount', 'copy what the step needs with COPY first');
   if (instr.kind === 'RUN' && instr.security === 'insecure') refuse('RUN --security=insecure');
   if ((instr.kind === 'COPY' || instr.kind === 'ADD') && instr.exclude.length > 0) refuse(`${instr.kind} --exclude`, 'use .dockerignore');
   if (instr.kind === 'COPY' && instr.parents) refuse('COPY --parents');

@@ -53,13 +53,13 @@ export async function runLayerOp<T>(ctx: UnpackContext, op: 'diff-layer' | 'chan
  * The blob is written to a scratch file first (by the user-namespace process when rootless),
  * then put into the store with the digest and size it was written with.
  */
-export async function layerFromDirectory(ctx: UnpackContext, dir: string): Promise<LayerPlan> {
+export async function layerFromDirectory(ctx: UnpackContext, dir: string, prune: readonly string[] = []): Promise<LayerPlan> {
   const { store } = ctx;
   const work = join(store.tmpDir, `diff-${randomUUID()}`);
   await mkdir(work, { recursive: true, mode: 0o700 });
   try {
     const out = join(work, 'layer.tar.gz');
-    const written = await runLayerOp<WrittenLayer>(ctx, 'diff-layer', [dir, out, ctx.helper], work);
+    const written = await runLayerOp<WrittenLayer>(ctx, 'diff-layer', [dir, out, ctx.helper, ...prune], work);
     await store.content.put(createReadStream(out), { digest: written.digest, size: written.size });
     return { digest: written.digest, size: written.size, mediaType: OCI_LAYER_GZIP, diffId: written.diffId };
   } finally {

@@ -4,7 +4,7 @@
  * called in-process when tsc runs as root. Each returns one JSON-able value.
  */
 import { createWriteStream } from 'node:fs';
-import { lstat, unlink } from 'node:fs/promises';
+import { lstat, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -40,8 +40,15 @@ function xattrReader(fsops: FsOps): XattrReader {
 export async function layerOp(op: string, args: readonly string[]): Promise<unknown> {
   const usage = (text: string) => new TscError('internal', `usage: ${text}`);
   if (op === 'diff-layer') {
-    const [upper, out, helper] = args;
-    if (!upper || !out || !helper) throw usage('diff-layer UPPER OUT HELPER');
+    const [upper, out, helper, ...prune] = args;
+    if (!upper || !out || !helper) throw usage('diff-layer UPPER OUT HELPER [PRUNE...]');
+    // mount points the runtime made for RUN --mount: not the step's change when still empty
+    for (const path of prune) {
+      const host = join(upper, path);
+      const s = await lstat(host).catch(() => undefined);
+      if (s?.isDirectory()) await rmdir(host).catch(() => undefined);
+      else if (s?.isFile() && s.size === 0) await unlink(host);
+    }
     const fsops = await openFsOps(helper);
     try {
       const written = await writeLayerFile(upperEntries(upper, xattrReader(fsops)), out);

@@ -12,7 +12,8 @@
  *                                                fill the empty volume directory DATA with the
  *                                                image's content at DEST (layers topmost
  *                                                first), through SCRATCH -> PopulateReport
- *   diff-layer UPPER OUT HELPER                  an upper dir as a gzip layer in OUT -> WrittenLayer
+ *   diff-layer UPPER OUT HELPER [PRUNE...]      an upper dir as a gzip layer in OUT (empty mount
+ *                                                points PRUNE removed first) -> WrittenLayer
  *   changes HELPER UPPER LOWER...                the upper dir's changes (lowers topmost first) -> {"changes"}
  *   export-rootfs OUT HELPER LAYER...            the merged tree (topmost first) as a plain tar in OUT -> {"size"}
  */
