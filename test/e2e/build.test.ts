@@ -176,6 +176,10 @@ describe('build (rootless)', { timeout: 300_000 }, () => {
     const fromStdin = await tscAs(host, ['build', '-q', '-f', '-', context], { input: `FROM ${image}\nCOPY src/app.txt /\nCMD ["cat", "/app.txt"]\n` });
     assert.equal(fromStdin.status, 0, fromStdin.stderr);
     assert.equal((await tscAs(host, ['run', '--rm', fromStdin.stdout.trim()])).stdout, 'app v1\n');
+    // the context as a tar on stdin, its .dockerignore applied
+    const piped = await runAs('/bin/sh', ['-c', `tar -C ${context} -cz . | ${tsc!} build -q -t piped:1 -`], { uid: host.uid, cgroup: host.cgroup, env: env(host), timeoutMs: 120_000 });
+    assert.equal(piped.status, 0, piped.stderr);
+    assert.equal((await tscAs(host, ['run', '--rm', 'piped:1'])).stdout, EXPECTED_V1);
     write(host, join(scratch, 'copy-missing.Dockerfile'), `FROM ${image}\nCOPY nothere /x\n`);
     const copy = await tscAs(host, ['build', '-f', join(scratch, 'copy-missing.Dockerfile'), context]);
     assert.notEqual(copy.status, 0);

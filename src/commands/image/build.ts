@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { text as readAll } from 'node:stream/consumers';
+import { buffer as readAll } from 'node:stream/consumers';
 import { TscCommand } from '../../cli/base.ts';
 import * as engine from '../../engine/index.ts';
 
@@ -36,6 +36,8 @@ export default class ImageBuild extends TscCommand {
     /** a line of the log, after whatever a RUN step printed without a final newline */
     const line = (s: string) => out(`${lineStart ? '' : '\n'}${s}\n`);
     let stepStart = false;
+    if (flags.file === '-' && stdin) throw new engine.TscError('invalid-argument', 'stdin cannot be both the context and the Dockerfile', { hint: 'give a context directory, or drop -f -' });
+    const input = stdin || flags.file === '-' ? await readInput(stdin) : undefined;
     const controller = new AbortController();
     const onSignal = () => controller.abort();
     process.once('SIGINT', onSignal);
@@ -43,9 +45,10 @@ export default class ImageBuild extends TscCommand {
     try {
       const result = await engine.build({
         context: stdin ? undefined : args.context,
+        contextTar: input?.kind === 'tar' ? input.bytes : undefined,
         dockerfile: flags.file === '-' ? undefined : flags.file,
-        // `-` as the context or as -f: the Dockerfile comes on stdin
-        dockerfileText: stdin || flags.file === '-' ? await readAll(process.stdin) : undefined,
+        // `-` as the context or as -f: the Dockerfile comes on stdin (or, as the context, a tar of the context)
+        dockerfileText: input?.kind === 'dockerfile' ? input.bytes.toString('utf8') : undefined,
         tags: flags.tag,
         buildArgs: flags['build-arg'],
         target: flags.target,
@@ -93,4 +96,12 @@ export default class ImageBuild extends TscCommand {
       process.off('SIGTERM', onSignal);
     }
   }
+}
+
+/** What `-` brought on stdin: a tar (plain or compressed) of the context, or a Dockerfile. */
+async function readInput(contextOnStdin: boolean): Promise<{ kind: 'tar' | 'dockerfile'; bytes: Buffer }> {
+  const bytes = await readAll(process.stdin);
+  const compressed = bytes.length >= 4 && ((bytes[0] === 0x1f && bytes[1] === 0x8b) || bytes.readUInt32LE(0) === 0xfd2fb528);
+  const tar = bytes.length >= 512 && bytes.toString('latin1', 257, 262) === 'ustar';
+  return { kind: contextOnStdin && (compressed || tar) ? 'tar' : 'dockerfile', bytes };
 }

@@ -25,6 +25,8 @@ import { installImage, ociManifest, type LayerPlan } from '../images/install.ts'
 import { configBlob, imageLayerPlans, layerFromDirectory } from '../images/layer-ops.ts';
 import { removeTrees, type UnpackContext } from '../images/unpack.ts';
 import { writeLayerFile } from '../layers/diff.ts';
+import { decompressed } from '../layers/decompress.ts';
+import { extractLayer } from '../layers/extract.ts';
 import type { TarWriteEntry } from '../layers/tar-write.ts';
 import { formatPlatform, hostPlatform } from '../registry/platform.ts';
 import { OCI_LAYER_GZIP } from '../registry/media-types.ts';
@@ -43,6 +45,8 @@ import {
 export interface BuildOptions {
   /** the context directory; undefined when the Dockerfile comes on stdin with no context */
   context?: string | undefined;
+  /** the context as a tar archive (plain, gzip or zstd; `tsc build -` given a tar): unpacked to scratch space first */
+  contextTar?: AsyncIterable<Uint8Array> | Uint8Array | undefined;
   /** the Dockerfile's path (default CONTEXT/Dockerfile) */
   dockerfile?: string | undefined;
   /** the Dockerfile's text (stdin) instead of a file */
@@ -106,6 +110,21 @@ function parseKeyValues(list: readonly string[] | undefined, what: string, fromE
 }
 
 export async function buildImage(ctx: EngineContext, options: BuildOptions): Promise<BuildResult> {
+  if (options.contextTar === undefined) return build(ctx, options);
+  const store = await ctx.store();
+  const dir = join(store.tmpDir, `build-context-${randomUUID()}`);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  try {
+    const source = options.contextTar;
+    // the files become ours (ownership is not part of a context); names that escape are refused by the extractor
+    await extractLayer(decompressed(source instanceof Uint8Array ? [source] : source), dir, { format: 'apply', ownership: 'ignore', freshTarget: true });
+    return await build(ctx, { ...options, context: dir, contextTar: undefined });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function build(ctx: EngineContext, options: BuildOptions): Promise<BuildResult> {
   const emit = options.onEvent ?? (() => undefined);
   const tags = (options.tags ?? []).map(tagOf);
   const labels = parseKeyValues(options.labels, '--label', false);
