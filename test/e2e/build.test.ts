@@ -144,6 +144,9 @@ describe('build (rootless)', { timeout: 300_000 }, () => {
     assert.deepEqual(stepsRun(again.stdout), []);
     assert.equal(again.stdout.match(/^--> CACHED$/gm)?.length, 7, '6 RUN and COPY steps and the WORKDIR that made /work');
     assert.equal(again.stdout.trim().split('\n').at(-1), first.stdout.trim());
+    const listed = (await tscAs(host, ['images', '-q'])).stdout.trim().split('\n');
+    const all = (await tscAs(host, ['images', '-a', '-q'])).stdout.trim().split('\n');
+    assert.ok(all.length > listed.length, 'images -a also lists the intermediate images of the cache');
 
     write(host, join(context, 'src', 'app.txt'), 'app v2\n');
     const changed = await tscAs(host, ['build', '-t', 'app:2', context], { timeoutMs: 120_000 });
