@@ -174,6 +174,14 @@ describe('build (rootless)', { timeout: 300_000 }, () => {
     assert.equal((await tscAs(host, ['images', '-q'])).stdout, before);
     assert.notEqual((await tscAs(host, ['image', 'inspect', 'broken:1'])).status, 0);
     assert.deepEqual(leftovers(), []);
+    // stages run side by side: one failing stops the other, and nothing is left behind
+    const parallel = `FROM ${image} AS a\nRUN sleep 5; echo a > /a\nFROM ${image} AS b\nRUN echo b failed; exit 4\nFROM scratch\nCOPY --from=a /a /\nCOPY --from=b /b /\n`;
+    const started = Date.now();
+    const stopped = await tscAs(host, ['build', '-'], { input: parallel, timeoutMs: 60_000 });
+    assert.notEqual(stopped.status, 0);
+    assert.match(stopped.stderr, /Dockerfile:4 RUN echo b failed; exit 4: the command exited with code 4/);
+    assert.ok(Date.now() - started < 4000, 'the failure stopped the other stage\'s sleep');
+    assert.deepEqual(leftovers(), []);
     const missing = await tscAs(host, ['build', '-f', join(scratch, 'missing.Dockerfile'), context]);
     assert.notEqual(missing.status, 0);
     const fromStdin = await tscAs(host, ['build', '-q', '-f', '-', context], { input: `FROM ${image}\nCOPY src/app.txt /\nCMD ["cat", "/app.txt"]\n` });

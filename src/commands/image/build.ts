@@ -35,7 +35,7 @@ export default class ImageBuild extends TscCommand {
     };
     /** a line of the log, after whatever a RUN step printed without a final newline */
     const line = (s: string) => out(`${lineStart ? '' : '\n'}${s}\n`);
-    let stepStart = false;
+    let lastStep = 0;
     if (flags.file === '-' && stdin) throw new engine.TscError('invalid-argument', 'stdin cannot be both the context and the Dockerfile', { hint: 'give a context directory, or drop -f -' });
     const input = stdin || flags.file === '-' ? await readInput(stdin) : undefined;
     const controller = new AbortController();
@@ -61,17 +61,19 @@ export default class ImageBuild extends TscCommand {
           switch (event.kind) {
             case 'step':
               line(`STEP ${event.index}/${event.count}: ${event.text}`);
-              stepStart = true;
+              lastStep = event.index;
               break;
             case 'output':
               out(event.chunk.toString('utf8'));
               break;
-            case 'step-done':
-              // a step that made a layer says how long it took; one answered from the cache says so
-              if (stepStart && event.outcome === 'cached') line('--> CACHED');
-              if (stepStart && event.outcome === 'layer') line(`--> ${(event.ms / 1000).toFixed(1)}s`);
-              stepStart = false;
+            case 'step-done': {
+              // a step that made a layer says how long it took, one answered from the cache says so;
+              // when stages run side by side, which step it was
+              const which = event.index === lastStep ? '' : `STEP ${event.index}: `;
+              if (event.outcome === 'cached') line(`--> ${which}CACHED`);
+              if (event.outcome === 'layer') line(`--> ${which}${(event.ms / 1000).toFixed(1)}s`);
               break;
+            }
             case 'note':
               line(`--> ${event.message}`);
               break;

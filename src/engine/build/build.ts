@@ -39,7 +39,7 @@ import { stages as groupStages } from './dockerfile/stages.ts';
 import { planRunMounts } from './run-mounts.ts';
 import { runStep } from './run-step.ts';
 import {
-  BuildFailure, canonical, containerIds, envMap, fail, lowers, neededStages, parseChmod, readIgnore, refuseUnsupported, resolveChown, resolveImage, runArgv, workdirEntries,
+  BuildFailure, canonical, containerIds, envMap, fail, lowers, neededStages, parseChmod, stageDependencies, readIgnore, refuseUnsupported, resolveChown, resolveImage, runArgv, workdirEntries,
 } from './steps.ts';
 
 export interface BuildOptions {
@@ -70,7 +70,7 @@ export type BuildEvent =
   | { kind: 'step'; index: number; count: number; text: string }
   | { kind: 'output'; chunk: Buffer }
   /** `layer`: the step made a layer; `cached`: it reused one; `config`: it changed only the image config */
-  | { kind: 'step-done'; ms: number; outcome: 'layer' | 'cached' | 'config' }
+  | { kind: 'step-done'; index: number; ms: number; outcome: 'layer' | 'cached' | 'config' }
   | { kind: 'note'; message: string };
 
 export interface BuildResult {
@@ -126,6 +126,9 @@ export async function buildImage(ctx: EngineContext, options: BuildOptions): Pro
 
 async function build(ctx: EngineContext, options: BuildOptions): Promise<BuildResult> {
   const emit = options.onEvent ?? (() => undefined);
+  // aborted by the caller (ctrl-c) or when one stage fails while others run
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
   const tags = (options.tags ?? []).map(tagOf);
   const labels = parseKeyValues(options.labels, '--label', false);
   const buildArgs = parseKeyValues(options.buildArgs, '--build-arg', true);
@@ -188,12 +191,19 @@ async function build(ctx: EngineContext, options: BuildOptions): Promise<BuildRe
 
     let count = 0;
     for (const index of needed) count += 1 + expanded[index]!.instructions.length;
-    let step = 0;
     const results = new Map<number, StageState>();
     const ignore = context ? await readIgnore(context, dockerfilePath) : [];
     const contextTree: SourceTree | undefined = context ? { layers: [context], ignore, name: 'build context' } : undefined;
 
+    // a stage runs once the stages it uses are done: independent stages run at the same time
+    const firstStep = new Map<number, number>();
+    let numbered = 0;
     for (const index of needed) {
+      firstStep.set(index, numbered);
+      numbered += 1 + expanded[index]!.instructions.length;
+    }
+    const runStage = async (index: number): Promise<void> => {
+      let step = firstStep.get(index)!;
       const stage = expanded[index]!;
       emit({ kind: 'step', index: ++step, count, text: stage.from.original });
       if (stage.from.platform !== null && stage.from.platform !== formatPlatform(platform) && stage.from.platform !== platform.os + '/' + platform.architecture) {
@@ -217,15 +227,16 @@ async function build(ctx: EngineContext, options: BuildOptions): Promise<BuildRe
       }
       const triggers = state.config.config?.OnBuild ?? [];
       if (state.config.config) delete state.config.config.OnBuild;
-      emit({ kind: 'step-done', ms: Date.now() - started, outcome: 'config' });
+      emit({ kind: 'step-done', index: step, ms: Date.now() - started, outcome: 'config' });
 
       let outcome: 'layer' | 'cached' | 'config' = 'config';
       const runInstruction = async (instr: Instruction, text: string) => {
-        if (options.signal?.aborted) throw new TscError('system', 'the build was interrupted');
+        if (signal.aborted) throw new TscError('system', 'the build was interrupted');
         const t0 = Date.now();
+        const index = step;
         outcome = 'config';
         await executeInstruction(instr, text);
-        emit({ kind: 'step-done', ms: Date.now() - t0, outcome });
+        emit({ kind: 'step-done', index, ms: Date.now() - t0, outcome });
       };
       const executeInstruction = async (instr: Instruction, text: string) => {
         const where = `${file}:${instr.startLine} ${text}`;
@@ -345,10 +356,10 @@ async function build(ctx: EngineContext, options: BuildOptions): Promise<BuildRe
         if (await reuse(state, key, text)) return;
         const outcome = await runStep(ctx, {
           lowers: stepLowers, argv, env, user: run.User ?? '', workdir: run.WorkingDir ?? '/', network, mounts: mounts.mounts,
-          onOutput: (chunk) => emit({ kind: 'output', chunk }), signal: options.signal,
+          onOutput: (chunk) => emit({ kind: 'output', chunk }), signal,
         });
         temporary.push(outcome.dir);
-        if (options.signal?.aborted) throw new TscError('system', 'the build was interrupted');
+        if (signal.aborted) throw new TscError('system', 'the build was interrupted');
         if (outcome.exitCode !== 0) {
           throw new BuildFailure('invalid-argument', `${where}: the command exited with code ${outcome.exitCode}${outcome.tail.trim() ? `; its output ended with:\n${outcome.tail.trimEnd().split('\n').slice(-10).join('\n')}` : ''}`);
         }
@@ -369,9 +380,29 @@ async function build(ctx: EngineContext, options: BuildOptions): Promise<BuildRe
         await runInstruction(instr, instr.original);
       }
       results.set(index, state);
+    };
+    const stages = new Map<number, Promise<void>>();
+    const schedule = (index: number): Promise<void> => {
+      let running = stages.get(index);
+      if (!running) {
+        running = (async () => {
+          await Promise.all(stageDependencies(expanded, index).map(schedule));
+          await runStage(index);
+        })();
+        stages.set(index, running);
+      }
+      return running;
+    };
+    try {
+      await schedule(targetIndex);
+    } catch (error) {
+      // the first failure stops the other stages; nothing is cleaned up under them
+      stop.abort();
+      await Promise.allSettled(stages.values());
+      throw error;
     }
 
-    if (options.signal?.aborted) throw new TscError('system', 'the build was interrupted');
+    if (signal.aborted) throw new TscError('system', 'the build was interrupted');
     const final = structuredClone(results.get(targetIndex)!);
     if (labels.size > 0) final.config.config = { ...final.config.config, Labels: { ...final.config.config?.Labels, ...Object.fromEntries(labels) } };
     final.config.created = final.created;

@@ -48,28 +48,33 @@ export function canonical(instr: Instruction): unknown {
   return { ...instr, startLine: undefined, endLine: undefined, original: undefined };
 }
 
-/** The stages the target needs, in Dockerfile order: its base chain and COPY --from stages. */
+/** The earlier stages a stage uses: its base and its COPY --from stages. */
+export function stageDependencies(stages: readonly ExpandedStage[], index: number): number[] {
+  const stage = stages[index]!;
+  const deps = new Set<number>();
+  if (stage.base.kind === 'stage') deps.add(stage.base.index);
+  for (const instr of stage.instructions) {
+    if (instr.kind !== 'COPY' || instr.from === null) continue;
+    const ref = instr.from.toLowerCase();
+    const found = stages.find((s) => s.index < index && (s.name === ref || String(s.index) === ref));
+    if (found) deps.add(found.index);
+  }
+  return [...deps];
+}
 
+/** The stages the target needs, in Dockerfile order: the target and what it uses, transitively. */
 export function neededStages(stages: readonly ExpandedStage[], target: number): number[] {
   const needed = new Set<number>();
   const visit = (index: number) => {
     if (needed.has(index)) return;
     needed.add(index);
-    const stage = stages[index]!;
-    if (stage.base.kind === 'stage') visit(stage.base.index);
-    for (const instr of stage.instructions) {
-      if (instr.kind !== 'COPY' || instr.from === null) continue;
-      const ref = instr.from.toLowerCase();
-      const found = stages.find((s) => s.index < index && (s.name === ref || String(s.index) === ref));
-      if (found) visit(found.index);
-    }
+    for (const dep of stageDependencies(stages, index)) visit(dep);
   };
   visit(target);
   return [...needed].sort((a, b) => a - b);
 }
 
 /** The image a FROM or COPY --from names: found in the store (pulled if missing, or always with --pull), its layers unpacked. */
-
 export async function resolveImage(ctx: EngineContext, unpack: UnpackContext, ref: string, pull: boolean, emit: (e: BuildEvent) => void): Promise<{ id: string; config: ImageConfig }> {
   const { store } = unpack;
   let found = pull ? undefined : findImage(store.db, ref);
