@@ -11,7 +11,7 @@
  * only once every step succeeded. The cached intermediate images stay, as docker's do.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { isAbsolute, join, posix, resolve } from 'node:path';
 import type { EngineContext } from '../context.ts';
@@ -171,14 +171,18 @@ async function build(ctx: EngineContext, options: BuildOptions): Promise<BuildRe
 
   try {
     // base images first: their ENV is part of what the stages' instructions see
-    const images = new Map<string, { id: string; config: ImageConfig }>();
+    // each image resolved (and pulled) once, also when stages running side by side ask at once
+    const images = new Map<string, Promise<{ id: string; config: ImageConfig }>>();
+    const resolved = new Map<string, { id: string; config: ImageConfig }>();
     const image = async (ref: string) => {
       let found = images.get(ref);
       if (!found) {
-        found = await resolveImage(ctx, unpack, ref, options.pull === true, emit);
+        found = resolveImage(ctx, unpack, ref, options.pull === true, emit);
         images.set(ref, found);
       }
-      return found;
+      const value = await found;
+      resolved.set(ref, value);
+      return value;
     };
     for (const index of needed) {
       const base = first.stages[index]!.base;
@@ -186,21 +190,19 @@ async function build(ctx: EngineContext, options: BuildOptions): Promise<BuildRe
     }
     const expanded = expandStages(grouped, {
       ...scopeOptions,
-      imageEnv: (ref) => new Map((images.get(ref)?.config.config?.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
+      imageEnv: (ref) => new Map((resolved.get(ref)?.config.config?.Env ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
     }).stages;
 
-    let count = 0;
-    for (const index of needed) count += 1 + expanded[index]!.instructions.length;
     const results = new Map<number, StageState>();
     const ignore = context ? await readIgnore(context, dockerfilePath) : [];
     const contextTree: SourceTree | undefined = context ? { layers: [context], ignore, name: 'build context' } : undefined;
 
     // a stage runs once the stages it uses are done: independent stages run at the same time
     const firstStep = new Map<number, number>();
-    let numbered = 0;
+    let count = 0;
     for (const index of needed) {
-      firstStep.set(index, numbered);
-      numbered += 1 + expanded[index]!.instructions.length;
+      firstStep.set(index, count);
+      count += 1 + expanded[index]!.instructions.length;
     }
     const runStage = async (index: number): Promise<void> => {
       let step = firstStep.get(index)!;
@@ -263,7 +265,7 @@ async function build(ctx: EngineContext, options: BuildOptions): Promise<BuildRe
             if (rel !== '' && !lookup(lowers(store, state.layers, work), rel)?.stat.isDirectory()) {
               await fileStep(state, text, `WORKDIR ${run.WorkingDir}`, () => workdirEntries(rel, lowers(store, state.layers, work), containerIds(unpack)), undefined);
             }
-            history(state, text, true);
+            if (outcome === 'config') history(state, text, true); // else the layer's entry is the step's
             return;
           }
           case 'RUN':
@@ -311,7 +313,7 @@ async function build(ctx: EngineContext, options: BuildOptions): Promise<BuildRe
         }
         const key = stepKey(s.key, keyPart, hashed.digest());
         if (await reuse(s, key, text)) return;
-        await store.content.put((await import('node:fs')).createReadStream(scratch), { digest: written.digest, size: written.size });
+        await store.content.put(createReadStream(scratch), { digest: written.digest, size: written.size });
         await rm(scratch, { force: true });
         await addLayer(s, key, { digest: written.digest, size: written.size, mediaType: OCI_LAYER_GZIP, diffId: written.diffId }, text);
       };
