@@ -238,7 +238,7 @@ describe('build (rootless)', { timeout: 300_000 }, () => {
     assert.equal(history.status, 0, history.stderr);
   });
 
-  it('RUN --mount: a cache kept across builds, a read-only bind of the context, a tmpfs; no mount point left in the image', async (t) => {
+  it('RUN --mount (cache, read-only bind of the context, tmpfs) and RUN networks (none, host, pasta); no mount point left in the image', async (t) => {
     const host = await setup(t);
     if (!host) return;
     const file = join(scratch, 'mounts.Dockerfile');
@@ -256,6 +256,15 @@ describe('build (rootless)', { timeout: 300_000 }, () => {
     const again = await tscAs(host, ['build', '-q', '--no-cache', '-f', file, '-t', 'mounts:2', context], { timeoutMs: 120_000 });
     assert.equal(again.status, 0, again.stderr);
     assert.equal((await tscAs(host, ['run', '--rm', 'mounts:2', 'cat', '/count'])).stdout, '2\n', 'the cache mount kept the first build\'s file');
+    // networks: none by default, the host's for one step, pasta for the whole build; no network file left in the image
+    const net = `FROM ${image}\nRUN --network=host wget -q -O /registry.txt http://${registry}/v2/\nRUN ls /sys/class/net > /ifs\nCMD ["cat", "/registry.txt", "/ifs"]\n`;
+    const none = await tscAs(host, ['build', '-q', '-t', 'net:1', '-'], { input: net, timeoutMs: 120_000 });
+    assert.equal(none.status, 0, none.stderr);
+    assert.equal((await tscAs(host, ['run', '--rm', '--network', 'none', 'net:1'])).stdout, '{}lo\n');
+    const pasta = await tscAs(host, ['build', '-q', '--no-cache', '--network', 'pasta', '-t', 'net:2', '-'], { input: net, timeoutMs: 120_000 });
+    assert.equal(pasta.status, 0, pasta.stderr);
+    assert.match((await tscAs(host, ['run', '--rm', '--network', 'none', 'net:2'])).stdout, /^\{\}(?!lo\n$).*\blo\n$/s);
+    assert.equal((await tscAs(host, ['run', '--rm', '--network', 'none', 'net:2', 'sh', '-c', 'ls /etc/hosts /etc/resolv.conf 2>/dev/null; true'])).stdout, '');
     const rw = await tscAs(host, ['build', '-f', '-', context], { input: `FROM ${image}\nRUN --mount=type=bind,rw,target=/x true\n` });
     assert.notEqual(rw.status, 0);
     assert.match(rw.stderr, /read-write bind mount \(rw\) is not supported/);

@@ -37,7 +37,7 @@ import { parseDockerfile } from './dockerfile/parser.ts';
 import { expandStages } from './dockerfile/scope.ts';
 import { stages as groupStages } from './dockerfile/stages.ts';
 import { planRunMounts } from './run-mounts.ts';
-import { runStep } from './run-step.ts';
+import { runStep, type BuildNetwork } from './run-step.ts';
 import {
   BuildFailure, canonical, containerIds, envMap, fail, lowers, neededStages, parseChmod, stageDependencies, readIgnore, refuseUnsupported, resolveChown, resolveImage, runArgv, workdirEntries,
 } from './steps.ts';
@@ -60,8 +60,8 @@ export interface BuildOptions {
   labels?: readonly string[] | undefined;
   /** pull base images even when present */
   pull?: boolean | undefined;
-  /** network of RUN steps: none (default) or host */
-  network?: 'none' | 'host' | undefined;
+  /** network of RUN steps: none (default), host, pasta or slirp4netns */
+  network?: BuildNetwork | undefined;
   onEvent?: ((event: BuildEvent) => void) | undefined;
   signal?: AbortSignal | undefined;
 }
@@ -351,7 +351,7 @@ async function build(ctx: EngineContext, options: BuildOptions): Promise<BuildRe
         const argv = runArgv(instr, run.Shell ?? ['/bin/sh', '-c']);
         const env = [...(run.Env ?? [])];
         for (const [k, v] of state.args) if (!env.some((e) => e.startsWith(`${k}=`))) env.push(`${k}=${v}`);
-        const network = instr.network === 'host' ? 'host' : instr.network === 'none' ? 'none' : options.network ?? 'none';
+        const network: BuildNetwork = instr.network === 'host' ? 'host' : instr.network === 'none' ? 'none' : options.network ?? 'none';
         const stepLowers = lowers(store, state.layers, work);
         const mounts = await planRunMounts(instr, where, { workdir: run.WorkingDir ?? '/', lowers: stepLowers, context: contextTree, cacheRoot: join(store.root, 'build-mounts') });
         const key = stepKey(state.key, 'RUN', argv, env, run.User ?? '', run.WorkingDir ?? '/', network, mounts.key);

@@ -4,7 +4,7 @@
  * (its stdout and stderr are piped to the build log). There is no container record: the
  * container lives in a scratch directory of the store, which the caller removes (with the
  * upper dir, once its layer has been written) whatever happens. The network is none
- * unless the step or the build asks for the host's.
+ * unless the step or the build asks for another (host, pasta, slirp4netns).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { chmod, mkdir, mkdtemp } from 'node:fs/promises';
@@ -12,12 +12,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EngineContext } from '../context.ts';
 import { TscError } from '../errors.ts';
-import { hardNofile, imageFile, resolveCommand, writeSeccomp } from '../containers/create.ts';
+import { hardNofile, imageFile, networkTools, resolveCommand, writeNetworkFiles, writeSeccomp } from '../containers/create.ts';
 import { helperConfig, ROOT_MAPS } from '../containers/start.ts';
 import type { ImageConfig } from '../images/config.ts';
-import { buildSpec } from '../runtime/spec/build.ts';
+import { buildSpec, type NetworkFiles } from '../runtime/spec/build.ts';
+import { prepareNetwork } from '../network/plan.ts';
 import type { Mount as SpecMount } from '../runtime/spec/types.ts';
-import { HelperFailure, startHelper } from '../sys/helper.ts';
+import { encodeArgv, HelperFailure, startHelper, type ConfigEntry } from '../sys/helper.ts';
 import { idMapConfig } from '../sys/idmaps.ts';
 import { programExit } from '../sys/userns.ts';
 import type { RootlessMaps } from '../sys/idmaps.ts';
@@ -30,12 +31,15 @@ export interface RunStep {
   env: readonly string[];
   user: string;
   workdir: string;
-  network: 'none' | 'host';
+  network: BuildNetwork;
   /** RUN --mount binds and tmpfs (build/run-mounts.ts) */
   mounts?: readonly SpecMount[] | undefined;
   onOutput: (chunk: Buffer) => void;
   signal?: AbortSignal | undefined;
 }
+
+/** How a RUN step reaches the network: none by default; the host's, or its own through pasta or slirp4netns. */
+export type BuildNetwork = 'none' | 'host' | 'pasta' | 'slirp4netns';
 
 export interface RunOutcome {
   /** the container's scratch directory: remove it when done */
@@ -81,13 +85,27 @@ async function runIn(dir: string, helper: string, maps: RootlessMaps | undefined
     config: { Env: [...step.env], User: step.user, WorkingDir: step.workdir || '/', Entrypoint: null, Cmd: argv },
   };
   const id = randomBytes(32).toString('hex');
+  const hostname = `build-${randomUUID().slice(0, 8)}`;
+  // a network other than none is set up as for `tsc run`: its files bound in, pasta (or slirp4netns) as a hook
+  const network: ConfigEntry[] = [];
+  let networkFiles: NetworkFiles | undefined;
+  let mode: BuildNetwork = 'none';
+  if (step.network !== 'none') {
+    const plan = await prepareNetwork({ network: step.network, hostname, asRoot: process.getuid?.() === 0 }, { tools: await networkTools() });
+    mode = plan.mode as BuildNetwork;
+    networkFiles = await writeNetworkFiles(dir, plan.files);
+    if (plan.helper.shareNet) network.push(['share-net', '1']);
+    if (plan.helper.hook) network.push(['hook', encodeArgv(plan.helper.hook)]);
+    if (plan.helper.hook && plan.helper.hookReadyFd !== undefined) network.push(['hook-ready-fd', String(plan.helper.hookReadyFd)]);
+  }
   const { spec } = buildSpec({
     id,
     image,
     rootfs: join(dir, 'rootfs'),
     idMaps: maps ? { uid: maps.uidMap, gid: maps.gidMap } : { uid: [IDENTITY], gid: [IDENTITY] },
     rootless: true,
-    options: { network: step.network, hostname: `build-${randomUUID().slice(0, 8)}` },
+    options: { network: mode, hostname },
+    ...(networkFiles ? { networkFiles } : {}),
     passwd: imageFile(step.lowers, 'etc/passwd'),
     group: imageFile(step.lowers, 'etc/group'),
     hostEnv: {},
@@ -97,7 +115,7 @@ async function runIn(dir: string, helper: string, maps: RootlessMaps | undefined
   spec.process.args[0] = resolveCommand(step.lowers, spec.process.args[0]!, spec.process.env);
   spec.mounts.push(...(step.mounts ?? []));
   await writeSeccomp(spec, dir, seccompCache);
-  const config = [...(maps ? idMapConfig(maps) : ROOT_MAPS), ...helperConfig(spec, rootfs, dir)];
+  const config = [...(maps ? idMapConfig(maps) : ROOT_MAPS), ...helperConfig(spec, rootfs, dir), ...network];
   const proc = startHelper(helper, 'run', config, { stdin: script === undefined ? 'ignore' : 'pipe', stdout: 'pipe', stderr: 'pipe', timeoutMs: 0 });
   if (script !== undefined) {
     proc.stdin?.on('error', () => undefined); // the command may end without reading it all

@@ -239,7 +239,7 @@ export async function networkTools(): Promise<{ pasta?: string | undefined; slir
 }
 
 /** The container's /etc/hosts, /etc/resolv.conf and /etc/hostname, bound into it read-write. */
-async function writeNetworkFiles(dir: string, files: { hosts: string; resolvConf: string; hostname: string }): Promise<{ hosts: string; resolvConf: string; hostname: string }> {
+export async function writeNetworkFiles(dir: string, files: { hosts: string; resolvConf: string; hostname: string }): Promise<{ hosts: string; resolvConf: string; hostname: string }> {
   const paths = { hosts: join(dir, 'hosts'), resolvConf: join(dir, 'resolv.conf'), hostname: join(dir, 'hostname') };
   await Promise.all([writeFile(paths.hosts, files.hosts), writeFile(paths.resolvConf, files.resolvConf), writeFile(paths.hostname, files.hostname)]);
   return paths;
