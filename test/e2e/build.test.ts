@@ -270,6 +270,29 @@ describe('build (rootless)', { timeout: 300_000 }, () => {
     assert.match(rw.stderr, /read-write bind mount \(rw\) is not supported/);
   });
 
+  it('--squash makes the build\'s layers one, with deletions and replaced directories kept', async (t) => {
+    const host = await setup(t);
+    if (!host) return;
+    const dockerfile = [
+      `FROM ${image}`,
+      'RUN mkdir /d && echo 1 > /d/a && echo 1 > /d/b && mkdir /e && echo e > /e/x',
+      'RUN rm /d/a && rm /bin/ls && rm -rf /etc && mkdir /etc && echo only > /etc/only',
+      'RUN rm -rf /d && mkdir /d && echo new > /d/c',
+      'CMD ["sh", "-c", "ls /d /e /etc; test -e /bin/ls || echo ls-gone"]',
+      '',
+    ].join('\n');
+    const squashed = await tscAs(host, ['build', '-q', '--squash', '-t', 'squashed:1', '-'], { input: dockerfile, timeoutMs: 120_000 });
+    assert.equal(squashed.status, 0, squashed.stderr);
+    const plain = await tscAs(host, ['build', '-q', '-t', 'layered:1', '-'], { input: dockerfile, timeoutMs: 120_000 });
+    assert.equal(plain.status, 0, plain.stderr);
+    const expected = '/d:\nc\n\n/e:\nx\n\n/etc:\nonly\nls-gone\n';
+    assert.equal((await tscAs(host, ['run', '--rm', '--network', 'none', 'squashed:1'])).stdout, expected);
+    assert.equal((await tscAs(host, ['run', '--rm', '--network', 'none', 'layered:1'])).stdout, expected);
+    const layers = async (name: string) => Number((await tscAs(host, ['inspect', '-f', '{{len .RootFS.Layers}}', name])).stdout.trim());
+    assert.equal(await layers('squashed:1'), 2);
+    assert.equal(await layers('layered:1'), 4);
+  });
+
   it('an interrupted build (SIGINT during a RUN) stops it, records nothing and leaves nothing', async (t) => {
     const host = await setup(t);
     if (!host) return;

@@ -18,6 +18,7 @@ export default class ImageBuild extends TscCommand {
     label: Flags.string({ multiple: true, multipleNonGreedy: true, description: 'add a label KEY=VALUE to the image' }),
     iidfile: Flags.string({ description: 'write the image id to this file' }),
     pull: Flags.boolean({ description: 'pull base images even when they are present' }),
+    squash: Flags.boolean({ description: 'make the layers the build adds one layer (the base image\'s stay)' }),
     network: Flags.option({ options: ['none', 'host', 'pasta', 'slirp4netns'] as const, description: 'network of RUN steps (default none)' })(),
   };
   static override examples = ['<%= config.bin %> build -t app:1 .', '<%= config.bin %> build -f docker/Dockerfile --build-arg VERSION=2 --target runtime -t app:2 .', 'echo "FROM busybox" | <%= config.bin %> build -t bb -'];
@@ -55,6 +56,7 @@ export default class ImageBuild extends TscCommand {
         noCache: flags['no-cache'],
         labels: flags.label,
         pull: flags.pull,
+        squash: flags.squash,
         network: flags.network,
         signal: controller.signal,
         onEvent: (event) => {

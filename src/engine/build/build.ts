@@ -22,7 +22,7 @@ import { applyInstruction } from '../images/changes.ts';
 import type { ImageConfig, RunConfig } from '../images/config.ts';
 import { tagOf } from '../images/import.ts';
 import { installImage, ociManifest, type LayerPlan } from '../images/install.ts';
-import { configBlob, imageLayerPlans, layerFromDirectory } from '../images/layer-ops.ts';
+import { configBlob, imageLayerPlans, layerFromDirectory, squashLayers } from '../images/layer-ops.ts';
 import { removeTrees, type UnpackContext } from '../images/unpack.ts';
 import { writeLayerFile } from '../layers/diff.ts';
 import { decompressed } from '../layers/decompress.ts';
@@ -60,6 +60,8 @@ export interface BuildOptions {
   labels?: readonly string[] | undefined;
   /** pull base images even when present */
   pull?: boolean | undefined;
+  /** the layers the build adds become one (the base image's stay as they are) */
+  squash?: boolean | undefined;
   /** network of RUN steps: none (default), host, pasta or slirp4netns */
   network?: BuildNetwork | undefined;
   onEvent?: ((event: BuildEvent) => void) | undefined;
@@ -92,6 +94,8 @@ interface StageState {
    * image, so a build that only reuses cached steps makes the same image (the same id)
    */
   created: string;
+  /** how many of the layers are the base image's (the rest the build made) */
+  baseLayers: number;
 }
 
 function parseKeyValues(list: readonly string[] | undefined, what: string, fromEnv: boolean): Map<string, string> {
@@ -220,11 +224,12 @@ async function build(ctx: EngineContext, options: BuildOptions): Promise<BuildRe
       } else if (stage.base.ref === 'scratch') {
         state = {
           config: { architecture: platform.architecture, os: platform.os, ...(platform.variant ? { variant: platform.variant } : {}), config: {}, rootfs: { type: 'layers', diff_ids: [] }, history: [] },
-          layers: [], key: baseKey({ scratch: formatPlatform(platform) }), cmdSet: false, args: new Map(), created: EPOCH,
+          layers: [], key: baseKey({ scratch: formatPlatform(platform) }), cmdSet: false, args: new Map(), created: EPOCH, baseLayers: 0,
         };
       } else {
         const found = await image(stage.base.ref);
-        state = { config: structuredClone(found.config), layers: imageLayerPlans(store, found.id), key: baseKey({ image: found.id }), cmdSet: false, args: new Map(), created: found.config.created ?? EPOCH };
+        const layers = imageLayerPlans(store, found.id);
+        state = { config: structuredClone(found.config), layers, key: baseKey({ image: found.id }), cmdSet: false, args: new Map(), created: found.config.created ?? EPOCH, baseLayers: layers.length };
         state.config.config ??= {};
       }
       const triggers = state.config.config?.OnBuild ?? [];
@@ -408,6 +413,7 @@ async function build(ctx: EngineContext, options: BuildOptions): Promise<BuildRe
     const final = structuredClone(results.get(targetIndex)!);
     if (labels.size > 0) final.config.config = { ...final.config.config, Labels: { ...final.config.config?.Labels, ...Object.fromEntries(labels) } };
     final.config.created = final.created;
+    if (options.squash && final.layers.length - final.baseLayers > 1) await squash(unpack, final, work);
     const blob = configBlob(final.config);
     const installed = await installImage(ctx, { id: blob.digest, config: final.config, configBlob: blob, manifest: ociManifest(blob, final.layers), layers: final.layers, tags }, async () => undefined);
     return { id: installed.id, tags: installed.tags.map(shortName) };
@@ -426,6 +432,22 @@ function applyInstructionChecked(run: RunConfig, instr: Instruction, text: strin
 }
 
 const EPOCH = '1970-01-01T00:00:00Z';
+
+/** --squash: the build's layers of `state` become one; their history entries stay, as empty ones, before the squashed layer's. */
+async function squash(unpack: UnpackContext, state: StageState, work: string): Promise<void> {
+  const added = state.layers.length - state.baseLayers;
+  const dirs = lowers(unpack.store, state.layers, work).slice(0, added);
+  const layer = await squashLayers(unpack, dirs);
+  state.layers = [...state.layers.slice(0, state.baseLayers), layer];
+  state.config.rootfs.diff_ids = state.layers.map((l) => l.diffId);
+  let own = 0;
+  const history = state.config.history ?? [];
+  const firstAdded = history.findIndex((entry, i) => !entry.empty_layer && history.slice(0, i + 1).filter((e) => !e.empty_layer).length > state.baseLayers);
+  state.config.history = [
+    ...history.map((entry, i) => (firstAdded >= 0 && i >= firstAdded && !entry.empty_layer ? (own++, { ...entry, empty_layer: true }) : entry)),
+    { created: state.created, created_by: 'tsc build --squash', comment: `${own} layers squashed into one` },
+  ];
+}
 
 function history(state: StageState, text: string, empty: boolean): void {
   state.config.history = [...(state.config.history ?? []), { created: state.created, created_by: text, ...(empty ? { empty_layer: true } : {}) }];

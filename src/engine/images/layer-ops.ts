@@ -19,7 +19,7 @@ import { programExit, startInUserns } from '../sys/userns.ts';
 import { removeTrees, type UnpackContext } from './unpack.ts';
 
 /** `args` as the op takes them (internal/main.ts lists them); `cwd` is a scratch directory. */
-export async function runLayerOp<T>(ctx: UnpackContext, op: 'diff-layer' | 'changes' | 'export-rootfs', args: readonly string[], cwd: string): Promise<T> {
+export async function runLayerOp<T>(ctx: UnpackContext, op: 'diff-layer' | 'changes' | 'export-rootfs' | 'squash-layers', args: readonly string[], cwd: string): Promise<T> {
   if (!ctx.maps) {
     const { layerOp } = await import('../internal/layer-ops.ts');
     return (await layerOp(op, args)) as T;
@@ -60,6 +60,21 @@ export async function layerFromDirectory(ctx: UnpackContext, dir: string, prune:
   try {
     const out = join(work, 'layer.tar.gz');
     const written = await runLayerOp<WrittenLayer>(ctx, 'diff-layer', [dir, out, ctx.helper, ...prune], work);
+    await store.content.put(createReadStream(out), { digest: written.digest, size: written.size });
+    return { digest: written.digest, size: written.size, mediaType: OCI_LAYER_GZIP, diffId: written.diffId };
+  } finally {
+    await removeTrees(ctx, [work]);
+  }
+}
+
+/** Layer directories (topmost first) squashed into one gzip layer in the content store (`build --squash`). */
+export async function squashLayers(ctx: UnpackContext, dirsTopFirst: readonly string[]): Promise<LayerPlan> {
+  const { store } = ctx;
+  const work = join(store.tmpDir, `squash-${randomUUID()}`);
+  await mkdir(work, { recursive: true, mode: 0o700 });
+  try {
+    const out = join(work, 'layer.tar.gz');
+    const written = await runLayerOp<WrittenLayer>(ctx, 'squash-layers', [out, ctx.helper, ...dirsTopFirst], work);
     await store.content.put(createReadStream(out), { digest: written.digest, size: written.size });
     return { digest: written.digest, size: written.size, mediaType: OCI_LAYER_GZIP, diffId: written.diffId };
   } finally {

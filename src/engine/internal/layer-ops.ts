@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TscError } from '../errors.ts';
 import { isRuntimeMountPoint, RUNTIME_MOUNT_POINTS, upperEntries, writeLayerFile, type XattrReader } from '../layers/diff.ts';
-import { mergedEntries, upperChanges } from '../layers/merged.ts';
+import { mergedEntries, squashedEntries, upperChanges } from '../layers/merged.ts';
 import { writeTar } from '../layers/tar-write.ts';
 import { openFsOps, type FsOps } from '../sys/fsops.ts';
 
@@ -59,6 +59,16 @@ export async function layerOp(op: string, args: readonly string[]): Promise<unkn
         if (s && isRuntimeMountPoint({ path, type: s.isFile() ? 'file' : 'directory', size: s.size })) await unlink(host);
       }
       return written;
+    } finally {
+      await fsops.close();
+    }
+  }
+  if (op === 'squash-layers') {
+    const [out, helper, ...layers] = args;
+    if (!out || !helper || layers.length === 0) throw usage('squash-layers OUT HELPER LAYER...');
+    const fsops = await openFsOps(helper);
+    try {
+      return await writeLayerFile(squashedEntries(layers, xattrReader(fsops)), out);
     } finally {
       await fsops.close();
     }

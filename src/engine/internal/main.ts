@@ -16,6 +16,7 @@
  *                                                points PRUNE removed first) -> WrittenLayer
  *   changes HELPER UPPER LOWER...                the upper dir's changes (lowers topmost first) -> {"changes"}
  *   export-rootfs OUT HELPER LAYER...            the merged tree (topmost first) as a plain tar in OUT -> {"size"}
+ *   squash-layers OUT HELPER LAYER...            layers (topmost first) as one gzip layer in OUT -> WrittenLayer
  */
 import { TscError } from '../errors.ts';
 import type { WhiteoutFormat } from '../layers/extract-types.ts';
@@ -28,7 +29,7 @@ export async function runInternal(argv: readonly string[]): Promise<number> {
     if (op === 'extract-layer') return await extractLayerOp(args);
     if (op === 'cleanup') return await cleanupOp(args);
     if (op === 'populate-volume') return await populateVolumeOp(args);
-    if (op === 'diff-layer' || op === 'changes' || op === 'export-rootfs') {
+    if (op === 'diff-layer' || op === 'changes' || op === 'export-rootfs' || op === 'squash-layers') {
       const { layerOp } = await import('./layer-ops.ts');
       process.stdout.write(`${JSON.stringify(await layerOp(op, args))}\n`);
       return 0;

@@ -149,3 +149,58 @@ export async function upperChanges(upper: string, lowersTopFirst: readonly strin
   await walk('');
   return changes.sort((a, b) => byteOrder(a.path, b.path));
 }
+
+/**
+ * Several layers (overlay format, topmost first) as one layer's tar entries, as if their
+ * changes had been made at once (`build --squash`): the topmost version of each path; a
+ * whiteout that no layer above fills again stays a whiteout; a directory is opaque when a
+ * layer hides what is below it there (an opaque directory, or one that replaced a file or
+ * a deleted path).
+ */
+export async function* squashedEntries(layersTopFirst: readonly string[], readXattrs: XattrReader): AsyncGenerator<TarWriteEntry> {
+  const links = new Map<string, string>();
+  yield* squashDir(layersTopFirst, readXattrs, '', links);
+}
+
+async function* squashDir(layers: readonly string[], readXattrs: XattrReader, rel: string, links: Map<string, string>): AsyncGenerator<TarWriteEntry> {
+  const owner = new Map<string, number>();
+  for (let i = 0; i < layers.length; i++) {
+    const dir = rel === '' ? layers[i]! : join(layers[i]!, rel);
+    const s = await exists(dir);
+    if (!s) continue;
+    if (!s.isDirectory()) break;
+    for (const name of await readdir(dir)) if (!owner.has(name)) owner.set(name, i);
+    if (rel !== '' && isOpaque(await readNode(layers[i]!, rel, readXattrs))) break;
+  }
+  for (const name of [...owner.keys()].sort(byteOrder)) {
+    const path = rel === '' ? name : `${rel}/${name}`;
+    const top = owner.get(name)!;
+    const node = await readNode(layers[top]!, path, readXattrs);
+    if (node.type !== 'directory') {
+      for (const entry of planEntries(node, links)) yield withBody(entry, join(layers[top]!, path));
+      continue;
+    }
+    // the layers that show this directory's contents: from its topmost one down to the first that hides the rest
+    const below = layers.slice(top);
+    let opaque = false;
+    let shown = below.length;
+    for (let i = 0; i < below.length; i++) {
+      const s = await exists(join(below[i]!, path));
+      if (!s) continue;
+      if (!s.isDirectory()) {
+        opaque = true;
+        shown = i;
+        break;
+      }
+      if (isOpaque(await readNode(below[i]!, path, readXattrs))) {
+        opaque = true;
+        shown = i + 1;
+        break;
+      }
+    }
+    const xattrs = new Map([...node.xattrs].filter(([n]) => !n.endsWith('overlay.opaque')));
+    if (opaque) xattrs.set('user.overlay.opaque', Buffer.from('y'));
+    for (const entry of planEntries({ ...node, xattrs }, links)) yield withBody(entry, join(layers[top]!, path));
+    yield* squashDir(below.slice(0, shown), readXattrs, path, links);
+  }
+}
