@@ -182,6 +182,10 @@ describe('build (rootless)', { timeout: 300_000 }, () => {
     assert.match(stopped.stderr, /Dockerfile:4 RUN echo b failed; exit 4: the command exited with code 4/);
     assert.ok(Date.now() - started < 4000, 'the failure stopped the other stage\'s sleep');
     assert.deepEqual(leftovers(), []);
+    const syntax = await tscAs(host, ['build', '-'], { input: `FROM ${image}\nRUN true\nFROBNICATE x\n` });
+    assert.equal(syntax.status, 125);
+    assert.match(syntax.stderr, /Dockerfile:3: unknown instruction: FROBNICATE/);
+    assert.equal(syntax.stdout, '', 'nothing runs before the whole Dockerfile is read');
     const missing = await tscAs(host, ['build', '-f', join(scratch, 'missing.Dockerfile'), context]);
     assert.notEqual(missing.status, 0);
     const fromStdin = await tscAs(host, ['build', '-q', '-f', '-', context], { input: `FROM ${image}\nCOPY src/app.txt /\nCMD ["cat", "/app.txt"]\n` });
