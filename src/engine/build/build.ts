@@ -37,7 +37,7 @@ import { parseDockerfile } from './dockerfile/parser.ts';
 import { expandStages } from './dockerfile/scope.ts';
 import { stages as groupStages } from './dockerfile/stages.ts';
 import { planRunMounts } from './run-mounts.ts';
-import { runStep, type BuildNetwork } from './run-step.ts';
+import type { BuildNetwork } from './run-step.ts';
 import {
   BuildFailure, canonical, containerIds, envMap, fail, lowers, neededStages, parseChmod, stageDependencies, readIgnore, refuseUnsupported, resolveChown, resolveImage, runArgv, workdirEntries,
 } from './steps.ts';
@@ -171,7 +171,9 @@ async function build(ctx: EngineContext, options: BuildOptions): Promise<BuildRe
   const unpack: UnpackContext = { store, helper: await ctx.helper(), maps: await ctx.maps() };
   const work = join(store.tmpDir, `build-${randomUUID()}`);
   await mkdir(join(work, 'empty'), { recursive: true, mode: 0o700 });
-  const temporary: string[] = [work];
+  // scratch space: ours (plain removal), and RUN containers' dirs, whose files may belong to
+  // subordinate ids (removed in the user namespace; a cached build has none and spawns nothing)
+  const containers: string[] = [];
 
   try {
     // base images first: their ENV is part of what the stages' instructions see
@@ -307,7 +309,6 @@ async function build(ctx: EngineContext, options: BuildOptions): Promise<BuildRe
       /** A COPY, ADD or WORKDIR: its entries become a layer unless the cache has it already. */
       const fileStep = async (s: StageState, text: string, keyPart: unknown, entries: () => AsyncIterable<TarWriteEntry>, where: string | undefined) => {
         const scratch = join(work, `layer-${randomUUID()}.tar.gz`);
-        temporary.push(scratch);
         const hashed = contentHashed(entries());
         let written;
         try {
@@ -361,11 +362,13 @@ async function build(ctx: EngineContext, options: BuildOptions): Promise<BuildRe
         const mounts = await planRunMounts(instr, where, { workdir: run.WorkingDir ?? '/', lowers: stepLowers, context: contextTree, cacheRoot: join(store.root, 'build-mounts') });
         const key = stepKey(state.key, 'RUN', argv, env, run.User ?? '', run.WorkingDir ?? '/', network, mounts.key);
         if (await reuse(state, key, text)) return;
+        // the runtime's modules only when a step runs (a cached build loads none of them)
+        const { runStep } = await import('./run-step.ts');
         const outcome = await runStep(ctx, {
           lowers: stepLowers, argv, env, user: run.User ?? '', workdir: run.WorkingDir ?? '/', network, mounts: mounts.mounts,
           onOutput: (chunk) => emit({ kind: 'output', chunk }), signal,
         });
-        temporary.push(outcome.dir);
+        containers.push(outcome.dir);
         if (signal.aborted) throw new TscError('system', 'the build was interrupted');
         if (outcome.exitCode !== 0) {
           throw new BuildFailure('invalid-argument', `${where}: the command exited with code ${outcome.exitCode}${outcome.tail.trim() ? `; its output ended with:\n${outcome.tail.trimEnd().split('\n').slice(-10).join('\n')}` : ''}`);
@@ -374,6 +377,7 @@ async function build(ctx: EngineContext, options: BuildOptions): Promise<BuildRe
         // the upper dir holds exactly what the layer's blob was written from: it becomes the layer's directory
         await addLayer(state, key, layer, text, outcome.upper);
         await removeTrees(unpack, [outcome.dir]);
+        containers.splice(containers.indexOf(outcome.dir), 1);
       };
 
       for (const trigger of triggers) {
@@ -418,7 +422,8 @@ async function build(ctx: EngineContext, options: BuildOptions): Promise<BuildRe
     const installed = await installImage(ctx, { id: blob.digest, config: final.config, configBlob: blob, manifest: ociManifest(blob, final.layers), layers: final.layers, tags }, async () => undefined);
     return { id: installed.id, tags: installed.tags.map(shortName) };
   } finally {
-    await removeTrees(unpack, temporary).catch(() => undefined);
+    if (containers.length > 0) await removeTrees(unpack, containers).catch(() => undefined);
+    await rm(work, { recursive: true, force: true }).catch(() => undefined);
   }
 }
 

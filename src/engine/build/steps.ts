@@ -3,11 +3,11 @@
  * base images, layer directories, id maps, RUN's argv, --chown/--chmod, .dockerignore,
  * the flags not supported yet, and what a cache key takes of an instruction.
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EngineContext } from '../context.ts';
 import { TscError } from '../errors.ts';
-import { imageFile } from '../containers/create.ts';
 import { chainIds } from '../images/chain.ts';
 import { parseImageConfig, type ImageConfig } from '../images/config.ts';
 import type { LayerPlan } from '../images/install.ts';
@@ -140,12 +140,18 @@ export function runArgv(instr: RunInstruction, shell: readonly string[]): string
   return [...shell, script];
 }
 
+/** A regular file of the layers' merged view as text ('' when there is none). */
+function layerFile(layersTopFirst: readonly string[], rel: string): string {
+  const found = lookup(layersTopFirst, rel);
+  return found?.stat.isFile() ? readFileSync(found.host, 'utf8') : '';
+}
+
 /** `--chown=user[:group]`: names looked up in the image's /etc/passwd and /etc/group. */
 
 export function resolveChown(spec: string, target: readonly string[], where: string): { uid: number; gid: number } {
   const [user, group] = spec.split(':', 2) as [string, string | undefined];
-  const passwd = imageFile(target, 'etc/passwd') ?? '';
-  const groups = imageFile(target, 'etc/group') ?? '';
+  const passwd = layerFile(target, 'etc/passwd');
+  const groups = layerFile(target, 'etc/group');
   const find = (text: string, name: string) => text.split('\n').map((l) => l.split(':')).find((f) => f[0] === name);
   let uid: number;
   let primary: number | undefined;
