@@ -15,7 +15,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { isAbsolute, join, posix, resolve } from 'node:path';
 import type { EngineContext } from '../context.ts';
-import { TscError } from '../errors.ts';
+import { errnoCode, TscError } from '../errors.ts';
 import { shortName } from '../images/archive-docker.ts';
 import { chainIds } from '../images/chain.ts';
 import { applyInstruction } from '../images/changes.ts';
@@ -315,6 +315,11 @@ async function build(ctx: EngineContext, options: BuildOptions): Promise<BuildRe
           written = await writeLayerFile(hashed.entries, scratch);
         } catch (error) {
           if (error instanceof TscError && where) throw new BuildFailure(error.code, `${where}: ${error.message}`, { hint: error.hint });
+          const code = errnoCode(error);
+          if (code && where) {
+            const path = (error as { path?: string }).path ?? '';
+            throw new BuildFailure('system', `${where}: cannot read ${path || 'a source'} (${code})`, { hint: code === 'EACCES' ? 'make the file readable by you, or exclude it in .dockerignore' : undefined, cause: error });
+          }
           throw error;
         }
         const key = stepKey(s.key, keyPart, hashed.digest());
