@@ -242,7 +242,7 @@ describe('build (rootless)', { timeout: 300_000 }, () => {
     assert.equal(history.status, 0, history.stderr);
   });
 
-  it('RUN --mount (cache, read-only bind of the context, tmpfs) and RUN networks (none, host, pasta); no mount point left in the image', async (t) => {
+  it('RUN --mount (cache, read-only bind of the context, tmpfs), RUN networks (none, host, pasta), ADD of a URL with --checksum', async (t) => {
     const host = await setup(t);
     if (!host) return;
     const file = join(scratch, 'mounts.Dockerfile');
@@ -269,6 +269,11 @@ describe('build (rootless)', { timeout: 300_000 }, () => {
     assert.equal(pasta.status, 0, pasta.stderr);
     assert.match((await tscAs(host, ['run', '--rm', '--network', 'none', 'net:2'])).stdout, /^\{\}(?!lo\n$).*\blo\n$/s);
     assert.equal((await tscAs(host, ['run', '--rm', '--network', 'none', 'net:2', 'sh', '-c', 'ls /etc/hosts /etc/resolv.conf 2>/dev/null; true'])).stdout, '');
+    const added = await tscAs(host, ['build', '-q', '-t', 'added:1', '-'], {
+      input: `FROM ${image}\nADD --checksum=sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a http://${registry}/v2/ /v2.json\nCMD ["sh", "-c", "cat /v2.json; stat -c %a /v2.json"]\n`,
+    });
+    assert.equal(added.status, 0, added.stderr);
+    assert.equal((await tscAs(host, ['run', '--rm', '--network', 'none', 'added:1'])).stdout, '{}600\n');
     const rw = await tscAs(host, ['build', '-f', '-', context], { input: `FROM ${image}\nRUN --mount=type=bind,rw,target=/x true\n` });
     assert.notEqual(rw.status, 0);
     assert.match(rw.stderr, /read-write bind mount \(rw\) is not supported/);

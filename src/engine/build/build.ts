@@ -290,7 +290,9 @@ async function build(ctx: EngineContext, options: BuildOptions): Promise<BuildRe
                 source = { layers: lowers(store, imageLayerPlans(store, found.id), work), name: `image ${instr.from}` };
               }
             }
-            if (!source) fail(`${where}: ${instr.kind} needs a build context, and the Dockerfile came on stdin without one`, 'give a context directory');
+            const local = instr.sources.some((src) => src.kind === 'path' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(src.path));
+            if (!source && local) fail(`${where}: ${instr.kind} needs a build context, and the Dockerfile came on stdin without one`, 'give a context directory');
+            source ??= { layers: [join(work, 'empty')], name: 'build context' }; // URLs and heredocs need none
             const target = lowers(store, state.layers, work);
             const ids = containerIds(unpack);
             const chown = instr.chown ? resolveChown(instr.chown, target, where) : undefined;

@@ -9,9 +9,11 @@
  * Destination rules (the reference's): a relative destination is below WORKDIR; a file
  * goes to DEST/NAME when DEST ends in `/` or is a directory already, else to DEST; a
  * directory's contents (not the directory itself) go into DEST; several sources (or a
- * wildcard) need a DEST ending in `/`. Directories the destination needs are created
+ * wildcard) need a DEST ending in `/`. ADD also takes an http(s) URL (fetched by this
+ * process, checked against `--checksum`). Directories the destination needs are created
  * (0755, owned by the --chown ids); existing ones are written with the attributes they have.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream, lstatSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join, posix } from 'node:path';
@@ -137,7 +139,7 @@ export async function* copyEntries(plan: CopyPlan): AsyncGenerator<TarWriteEntry
   const existingDest = destRel === '' ? { stat: { isDirectory: () => true } } : lookup(plan.target, destRel);
   const destIsDir = destIsDirSyntax || (existingDest?.stat.isDirectory() ?? false);
 
-  type Source = { kind: 'node'; rel: string; dir: boolean } | { kind: 'heredoc'; name: string; content: string };
+  type Source = { kind: 'node'; rel: string; dir: boolean } | { kind: 'heredoc'; name: string; content: string } | { kind: 'url'; url: string };
   const sources: Source[] = [];
   let wildcard = false;
   for (const source of instr.sources) {
@@ -146,13 +148,19 @@ export async function* copyEntries(plan: CopyPlan): AsyncGenerator<TarWriteEntry
       continue;
     }
     if (isUrl(source.path)) {
-      throw stepError(plan, `${source.path}: adding from a URL is not supported`, 'download it in a RUN step (wget/curl), or download it into the context and COPY it');
+      if (instr.kind !== 'ADD') throw stepError(plan, `${source.path}: COPY cannot fetch a URL`, 'use ADD');
+      if (!/^https?:\/\//i.test(source.path)) throw stepError(plan, `${source.path}: only http and https URLs can be added`, 'download it in a RUN step');
+      sources.push({ kind: 'url', url: source.path });
+      continue;
     }
     if (GLOB.test(source.path)) wildcard = true;
     for (const rel of await matches(plan, source.path)) {
       const found = lookup(plan.source.layers, rel)!;
       sources.push({ kind: 'node', rel, dir: found.stat.isDirectory() });
     }
+  }
+  if (instr.kind === 'ADD' && instr.checksum !== null && sources.some((source) => source.kind !== 'url')) {
+    throw stepError(plan, '--checksum applies to URLs only');
   }
   if ((sources.length > 1 || wildcard) && !destIsDirSyntax && !(existingDest?.stat.isDirectory() ?? false)) {
     throw stepError(plan, `with more than one source file, the destination must be a directory and end with a /: ${destText}`);
@@ -182,6 +190,13 @@ export async function* copyEntries(plan: CopyPlan): AsyncGenerator<TarWriteEntry
   };
 
   for (const source of sources) {
+    if (source.kind === 'url') {
+      const fetched = await download(plan, source.url);
+      const path = destIsDir ? posix.join(destRel, fetched.name) : destRel;
+      yield* directories(posix.dirname(path) === '.' ? '' : posix.dirname(path));
+      yield adjust({ path, type: 'file', mode: 0o600, mtime: fetched.mtime, body: fetched.bytes });
+      continue;
+    }
     if (source.kind === 'heredoc') {
       const path = destIsDir ? posix.join(destRel, source.name) : destRel;
       yield* directories(posix.dirname(path) === '.' ? '' : posix.dirname(path));
@@ -255,4 +270,30 @@ async function* extracted(host: string, destRel: string, directories: (rel: stri
       ...(entry.type === 'file' ? { body: Buffer.concat(chunks) } : {}),
     };
   }
+}
+
+/**
+ * ADD of a URL, as docker does it: the file as served (not unpacked), mode 0600, its time from
+ * Last-Modified, named after the URL's last path component when the destination is a
+ * directory; with --checksum the bytes must have that sha256 digest.
+ */
+async function download(plan: CopyPlan, url: string): Promise<{ bytes: Buffer; name: string; mtime: number }> {
+  const instr = plan.instruction;
+  let response: Response;
+  try {
+    response = await fetch(url, { redirect: 'follow' });
+  } catch (error) {
+    throw stepError(plan, `cannot fetch ${url}: ${(error as Error).message}`);
+  }
+  if (!response.ok) throw stepError(plan, `cannot fetch ${url}: HTTP ${response.status} ${response.statusText}`);
+  const bytes = Buffer.from(await response.arrayBuffer());
+  if (instr.kind === 'ADD' && instr.checksum !== null) {
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    if (!/^sha256:[0-9a-f]{64}$/.test(instr.checksum)) throw stepError(plan, `--checksum=${instr.checksum}: expected sha256:<64 hex digits>`);
+    if (digest !== instr.checksum) throw stepError(plan, `${url} has digest ${digest}, not the --checksum ${instr.checksum}`);
+  }
+  const name = decodeURIComponent(new URL(response.url || url).pathname.split('/').filter(Boolean).at(-1) ?? '');
+  if (name === '' && (instr.dest.endsWith('/') || instr.dest === '.')) throw stepError(plan, `${url} has no file name; give the destination's`);
+  const modified = Date.parse(response.headers.get('last-modified') ?? '');
+  return { bytes, name: name || 'index.html', mtime: Number.isNaN(modified) ? plan.now : Math.floor(modified / 1000) };
 }

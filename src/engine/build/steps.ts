@@ -39,7 +39,6 @@ export function refuseUnsupported(instr: Instruction, where: string): void {
   if (instr.kind === 'RUN' && instr.security === 'insecure') refuse('RUN --security=insecure');
   if ((instr.kind === 'COPY' || instr.kind === 'ADD') && instr.exclude.length > 0) refuse(`${instr.kind} --exclude`, 'use .dockerignore');
   if (instr.kind === 'COPY' && instr.parents) refuse('COPY --parents');
-  if (instr.kind === 'ADD' && instr.checksum !== null) refuse('ADD --checksum');
 }
 
 /** An expanded instruction without where it was written: what a cache key takes of it. */

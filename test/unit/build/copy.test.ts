@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { copyEntries, type CopyPlan } from '../../../src/engine/build/copy.ts';
 import type { AddInstruction, CopyInstruction } from '../../../src/engine/build/dockerfile/instruction-types.ts';
@@ -89,7 +91,35 @@ describe('ADD', () => {
     const entries = [];
     for await (const e of copyEntries(plan(add))) entries.push(e);
     assert.deepEqual(entries.map((e) => `${e.path} ${e.uid}`), ['srv/ 0', 'srv/x/ 0', 'srv/x/y.txt 5']);
-    const url: AddInstruction = { ...add, sources: [{ kind: 'path', path: 'https://example.com/f.tgz' }] };
-    await assert.rejects(paths(plan(url)), /adding from a URL is not supported/);
+  });
+
+  test('a URL is fetched as a file (0600, Last-Modified), checked against --checksum; COPY refuses URLs', async () => {
+    const server = createServer((req, res) => {
+      if (req.url === '/files/data.bin') {
+        res.writeHead(200, { 'last-modified': 'Tue, 01 Jan 2030 00:00:00 GMT' });
+        res.end('payload');
+      } else {
+        res.writeHead(404);
+        res.end();
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const add = (url: string, dest: string, checksum: string | null = null): AddInstruction =>
+        ({ ...copy([url], dest), kind: 'ADD', keepGitDir: null, checksum, unpack: null });
+      const entries = [];
+      for await (const e of copyEntries(plan(add(`${base}/files/data.bin`, '/dl/')))) entries.push(e);
+      assert.deepEqual(entries.map((e) => [e.path, e.mode, e.mtime]), [['dl/', 0o755, 1000], ['dl/data.bin', 0o600, Date.UTC(2030, 0, 1) / 1000]]);
+      assert.equal(String(entries[1]!.body), 'payload');
+      const good = 'sha256:239f59ed55e737c77147cf55ad0c1b030b6d7ee748a7426952f9b852d5a935e5';
+      assert.equal((await paths(plan(add(`${base}/files/data.bin`, '/f', good)))).at(-1), 'f f');
+      await assert.rejects(paths(plan(add(`${base}/files/data.bin`, '/f', `sha256:${'0'.repeat(64)}`))), /has digest sha256:239f59ed.*not the --checksum/);
+      await assert.rejects(paths(plan(add(`${base}/missing`, '/f'))), /HTTP 404/);
+      await assert.rejects(paths(plan(copy([`${base}/files/data.bin`], '/f'))), /COPY cannot fetch a URL/);
+      await assert.rejects(paths(plan(add('a.txt', '/f', good))), /--checksum applies to URLs only/);
+    } finally {
+      server.close();
+    }
   });
 });
