@@ -3,13 +3,14 @@
  * machine and reported as ratios (never asserted in tests). Installs what it compares
  * against (hyperfine, podman, skopeo) when missing, which needs root.
  *
- *   node bench/run.ts [startup] [pull] [run]      (more suites join as the engine grows)
+ *   node bench/run.ts [startup] [pull] [run] [build]      (more suites join as the engine grows)
  *
  * startup: warm start-up times (hyperfine -N). pull: cold pulls of a Debian minbase image
  * from the local registry against podman and skopeo (bench/pull.ts; root only). run:
  * containers against podman and a bare runc floor: run latency, ps over 100 containers,
  * monitor memory against conmon, and where tsc's run time goes (bench/run-latency.ts;
- * root only).
+ * root only). build: a small Dockerfile with tsc build against podman build, cold and cached
+ * (bench/build.ts; root only).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { ROOT } from '../build/common.ts';
 import { builtTsc, ensureTools, table } from './common.ts';
 import { pull } from './pull.ts';
 import { runLatency } from './run-latency.ts';
+import { buildBench } from './build.ts';
 
 interface Measured {
   name: string;
@@ -64,7 +66,7 @@ function startup(): Record<string, unknown> {
   return { measured, sizeMiB, nodeVersion };
 }
 
-const suites: Record<string, () => Record<string, unknown> | Promise<Record<string, unknown>>> = { startup, pull, run: runLatency };
+const suites: Record<string, () => Record<string, unknown> | Promise<Record<string, unknown>>> = { startup, pull, run: runLatency, build: buildBench };
 const wanted = process.argv.slice(2);
 const chosen = wanted.length ? wanted : Object.keys(suites);
 const report: Record<string, unknown> = { date: new Date().toISOString() };

@@ -33,6 +33,10 @@ import ImageTag from './image/tag.ts';
 import ImageSave from './image/save.ts';
 import ImageLoad from './image/load.ts';
 import ImageImport from './image/import.ts';
+import ImageBuild from './image/build.ts';
+import ContainerCommit from './container/commit.ts';
+import ContainerDiff from './container/diff.ts';
+import ContainerExport from './container/export.ts';
 import Login from './login.ts';
 import Logout from './logout.ts';
 import Search from './search.ts';
@@ -77,6 +81,10 @@ export const commands = {
   'image:save': ImageSave,
   'image:load': ImageLoad,
   'image:import': ImageImport,
+  'image:build': ImageBuild,
+  'container:commit': ContainerCommit,
+  'container:diff': ContainerDiff,
+  'container:export': ContainerExport,
   info: Info,
   inspect: Inspect,
   login: Login,

@@ -32,6 +32,9 @@ import type { RemoveReport } from './images/remove.ts';
 import type { SaveOptions, SaveResult } from './images/save.ts';
 import type { LoadOptions, LoadResult } from './images/load.ts';
 import type { ImportOptions, ImportResult } from './images/import.ts';
+import type { CommitOptions, CommitResult } from './containers/commit.ts';
+import type { Change } from './containers/changes.ts';
+import type { BuildOptions, BuildResult } from './build/build.ts';
 import type { CollectOptions } from './info/collect.ts';
 import type { HostInfo } from './info/types.ts';
 import type { CreateVolumeOptions, VolumeInspect, VolumeInspectReport, VolumeListOptions, VolumePruneOptions, VolumePruneResult, VolumeRemoveReport, VolumeSummary } from './volumes/index.ts';
@@ -169,6 +172,39 @@ export async function importImage(options: ImportOptions): Promise<ImportResult>
   const { importImage: doImport } = await import('./images/import.ts');
   return withContext((ctx) => doImport(ctx, options));
 }
+
+/** Makes an image of a container's changes on top of its image. */
+export async function commitContainer(options: CommitOptions): Promise<CommitResult> {
+  const { commitContainer: commit } = await import('./containers/commit.ts');
+  return withContext((ctx) => commit(ctx, options));
+}
+
+/** The paths a container added, changed and deleted. */
+export async function containerChanges(ref: string): Promise<Change[]> {
+  const { containerChanges: changes } = await import('./containers/changes.ts');
+  return withContext((ctx) => changes(ctx, ref));
+}
+
+/** Streams a container's merged file system as a tar to `output`. */
+export async function exportContainer(ref: string, output: string | NodeJS.WritableStream): Promise<void> {
+  const [{ exportContainer: doExport }, { pipeline }, { createWriteStream }] = await Promise.all([
+    import('./containers/changes.ts'), import('node:stream/promises'), import('node:fs'),
+  ]);
+  return withContext((ctx) => doExport(ctx, ref, async (tar) => {
+    if (typeof output === 'string') await pipeline(tar, createWriteStream(output));
+    else await pipeline(tar, output, { end: false });
+  }));
+}
+
+/** Builds an image from a Dockerfile. */
+export async function build(options: BuildOptions): Promise<BuildResult> {
+  const { buildImage } = await import('./build/build.ts');
+  return withContext((ctx) => buildImage(ctx, options));
+}
+
+export type { CommitOptions, CommitResult } from './containers/commit.ts';
+export type { Change } from './containers/changes.ts';
+export type { BuildOptions, BuildResult, BuildEvent } from './build/build.ts';
 
 // ---- containers -----------------------------------------------------------------------
 

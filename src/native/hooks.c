@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,6 +53,10 @@ static void __attribute__((noreturn)) exec_hook(char **argv, pid_t pid, int out,
 	if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
 		_exit(127);
 	if (ready >= 0 && (ready == ready_fd ? fcntl(ready, F_SETFD, 0) : dup2(ready, ready_fd)) < 0)
+		_exit(127);
+	/* a hook (not an exit command, pid 0) must not outlive its monitor: pasta would hold
+	 * the published ports of a container that is gone */
+	if (pid > 0 && prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
 		_exit(127);
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	execv(args[0], args);

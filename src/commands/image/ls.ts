@@ -9,7 +9,7 @@ export default class ImageLs extends TscCommand {
   static override aliases = ['images', 'image:list'];
   static override args = { reference: Args.string({ required: false, description: 'only this repository (and tag)' }) };
   static override flags = {
-    all: Flags.boolean({ char: 'a', description: 'show all images (tsc keeps no intermediate images, so the same as without)' }),
+    all: Flags.boolean({ char: 'a', description: 'also the intermediate images that hold the build cache' }),
     quiet: Flags.boolean({ char: 'q', description: 'only image ids' }),
     digests: Flags.boolean({ description: 'show digests' }),
     'no-trunc': Flags.boolean({ description: 'do not shorten ids' }),
@@ -20,7 +20,7 @@ export default class ImageLs extends TscCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(ImageLs);
     this.applyGlobalFlags(flags);
-    const rows = await engine.listImages({ reference: args.reference, filters: flags.filter });
+    const rows = await engine.listImages({ reference: args.reference, filters: flags.filter, all: flags.all });
     const id = (full: string) => (flags['no-trunc'] ? full : full.slice(7, 19));
     if (flags.quiet) {
       this.print([...new Set(rows.map((r) => id(r.ID)))].map((i) => `${i}\n`).join(''));

@@ -135,15 +135,24 @@ export function attachSession(socket: Duplex, output: AttachOutput): AttachSessi
   };
 }
 
-/** Connects to a running container's monitor; undefined when no monitor listens. */
+/**
+ * Connects to a running container's monitor; undefined when no monitor listens. A full
+ * listen backlog (EAGAIN: the monitor is busy, e.g. on a loaded machine) is retried for a
+ * while before it counts as a failure.
+ */
 export async function connectMonitor(path: string): Promise<Duplex | undefined> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(path);
-    socket.once('connect', () => resolve(socket));
-    socket.once('error', (error) => {
-      const code = errnoCode(error);
-      if (code === 'ENOENT' || code === 'ECONNREFUSED') resolve(undefined);
-      else reject(new TscError('system', `cannot reach the container's monitor at ${path}`, { cause: error }));
+  for (let attempt = 0; ; attempt++) {
+    const outcome = await new Promise<Duplex | undefined | 'busy'>((resolve, reject) => {
+      const socket = connect(path);
+      socket.once('connect', () => resolve(socket));
+      socket.once('error', (error) => {
+        const code = errnoCode(error);
+        if (code === 'ENOENT' || code === 'ECONNREFUSED') resolve(undefined);
+        else if (code === 'EAGAIN' && attempt < 50) resolve('busy');
+        else reject(new TscError('system', `cannot reach the container's monitor at ${path} (${code ?? String(error)})`, { cause: error }));
+      });
     });
-  });
+    if (outcome !== 'busy') return outcome;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }

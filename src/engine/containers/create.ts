@@ -250,7 +250,7 @@ export function resolveCommand(lowersTopFirst: readonly string[], command: strin
 }
 
 /** What this host has for networks: pasta, slirp4netns and a usable /dev/net/tun. */
-async function networkTools(): Promise<{ pasta?: string | undefined; slirp4netns?: string | undefined; tunUsable: boolean }> {
+export async function networkTools(): Promise<{ pasta?: string | undefined; slirp4netns?: string | undefined; tunUsable: boolean }> {
   const [pasta, slirp4netns] = await Promise.all([findProgram('pasta'), findProgram('slirp4netns')]);
   let tunUsable = true;
   try {
@@ -262,14 +262,14 @@ async function networkTools(): Promise<{ pasta?: string | undefined; slirp4netns
 }
 
 /** The container's /etc/hosts, /etc/resolv.conf and /etc/hostname, bound into it read-write. */
-async function writeNetworkFiles(dir: string, files: { hosts: string; resolvConf: string; hostname: string }): Promise<{ hosts: string; resolvConf: string; hostname: string }> {
+export async function writeNetworkFiles(dir: string, files: { hosts: string; resolvConf: string; hostname: string }): Promise<{ hosts: string; resolvConf: string; hostname: string }> {
   const paths = { hosts: join(dir, 'hosts'), resolvConf: join(dir, 'resolv.conf'), hostname: join(dir, 'hostname') };
   await Promise.all([writeFile(paths.hosts, files.hosts), writeFile(paths.resolvConf, files.resolvConf), writeFile(paths.hostname, files.hostname)]);
   return paths;
 }
 
 /** Our hard RLIMIT_NOFILE (a rootless container cannot be given more), from /proc/self/limits. */
-function hardNofile(): number | undefined {
+export function hardNofile(): number | undefined {
   const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
   const hard = line?.trim().split(/\s+/)[4];
   return hard === undefined || hard === 'unlimited' ? undefined : Number(hard);
@@ -295,7 +295,7 @@ export function findInLayers(lowersTopFirst: readonly string[], path: string): {
 }
 
 /** A regular file of the image (its /etc/passwd, ...), or undefined. */
-function imageFile(lowersTopFirst: readonly string[], path: string): string | undefined {
+export function imageFile(lowersTopFirst: readonly string[], path: string): string | undefined {
   const found = findInLayers(lowersTopFirst, path);
   return found?.isFile ? readFileSync(found.host, 'utf8') : undefined;
 }
@@ -305,7 +305,7 @@ function imageFile(lowersTopFirst: readonly string[], path: string): string | un
  * program depends only on the profile, the capabilities, the architecture and the kernel,
  * so it is compiled once and kept in the store's cache (written to a temp name, renamed).
  */
-async function writeSeccomp(spec: Spec, dir: string, cacheDir: string): Promise<void> {
+export async function writeSeccomp(spec: Spec, dir: string, cacheDir: string): Promise<void> {
   const reference = spec.linux.seccomp;
   if (!reference) return;
   const source = reference.profile === 'default' ? 'default' : readFileSync(reference.path, 'utf8');

@@ -57,7 +57,7 @@ export async function startContainer(ctx: EngineContext, row: ContainerRow, opti
   const fuseOverlayfs = row.config.driver === 'fuse-overlayfs' ? await fuseProgram(row) : undefined;
   const config = [
     ...(maps ? idMapConfig(maps) : ROOT_MAPS),
-    ...helperConfig(spec, row, dir, fuseOverlayfs),
+    ...helperConfig(spec, row.config.rootfs, dir, { driver: row.config.driver ?? 'overlay', fuseOverlayfs, name: row.name }),
     ...monitorConfig(ctx, row, dir, socket, options),
   ];
   setRowState(store.db, row.id, 'started');
@@ -77,7 +77,7 @@ export async function startContainer(ctx: EngineContext, row: ContainerRow, opti
 }
 
 /** Root runs containers in a user namespace too, with every id mapped to itself. */
-const ROOT_MAPS: ConfigEntry[] = [['uidmap', '0 0 4294967295'], ['gidmap', '0 0 4294967295']];
+export const ROOT_MAPS: ConfigEntry[] = [['uidmap', '0 0 4294967295'], ['gidmap', '0 0 4294967295']];
 
 function startFailure(row: ContainerRow, error: unknown): TscError {
   if (error instanceof HelperFailure && error.record.op === 'execve') {
@@ -113,19 +113,24 @@ async function fuseProgram(row: ContainerRow): Promise<string> {
   });
 }
 
+export interface RootfsDriver {
+  driver: 'overlay' | 'fuse-overlayfs' | 'vfs';
+  /** the fuse-overlayfs program, for that driver */
+  fuseOverlayfs?: string | undefined;
+  /** the container's name, for messages */
+  name?: string | undefined;
+}
+
 /**
- * The helper's `run` configuration (docs/helper-protocol.md) for a container's spec; the
- * root file system as its storage driver makes it (fuseOverlayfs: the program, for that
- * driver).
+ * The helper's `run` configuration (docs/helper-protocol.md) for a container's spec (or a
+ * build step's); the root file system as its storage driver makes it (default: kernel overlay).
  */
-export function helperConfig(spec: Spec, row: ContainerRow, dir: string, fuseOverlayfs?: string): ConfigEntry[] {
-  const rootfs = row.config.rootfs;
-  const driver = row.config.driver ?? 'overlay';
+export function helperConfig(spec: Spec, rootfs: ContainerRow['config']['rootfs'], dir: string, storage: RootfsDriver = { driver: 'overlay' }): ConfigEntry[] {
   const config: ConfigEntry[] = [['rootfs', spec.root.path]];
-  if (driver !== 'vfs') config.push(['lowerdir', rootfs.lowers.join(':')], ['upperdir', rootfs.upper], ['workdir', rootfs.work]);
-  if (driver === 'fuse-overlayfs') {
-    if (!fuseOverlayfs) throw new TscError('internal', `container ${row.name}: fuse-overlayfs driver without its program`);
-    config.push(['fuse-overlayfs', fuseOverlayfs]);
+  if (storage.driver !== 'vfs') config.push(['lowerdir', rootfs.lowers.join(':')], ['upperdir', rootfs.upper], ['workdir', rootfs.work]);
+  if (storage.driver === 'fuse-overlayfs') {
+    if (!storage.fuseOverlayfs) throw new TscError('internal', `container ${storage.name ?? ''}: fuse-overlayfs driver without its program`);
+    config.push(['fuse-overlayfs', storage.fuseOverlayfs]);
   }
   config.push(['hostname', spec.hostname]);
   for (const m of spec.mounts) {

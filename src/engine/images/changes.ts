@@ -60,60 +60,70 @@ export function applyChanges(base: RunConfig, changes: readonly string[]): RunCo
       if (error instanceof DockerfileSyntaxError) throw invalid(change, error.detail);
       throw error;
     }
-    switch (instruction.kind) {
-      case 'CMD':
-        config.Cmd = commandOf(instruction.command, config);
-        cmdSet = true;
-        break;
-      case 'ENTRYPOINT':
-        config.Entrypoint = commandOf(instruction.command, config);
-        if (!cmdSet) delete config.Cmd;
-        break;
-      case 'ENV':
-        for (const { key, value } of instruction.pairs) {
-          const list = (config.Env ?? []).filter((e) => !e.startsWith(`${key}=`) && e !== key);
-          config.Env = [...list, `${key}=${value}`];
-        }
-        break;
-      case 'LABEL':
-        config.Labels = { ...config.Labels, ...Object.fromEntries(instruction.pairs.map((p) => [p.key, p.value])) };
-        break;
-      case 'EXPOSE':
-        config.ExposedPorts = { ...config.ExposedPorts };
-        for (const spec of instruction.ports) for (const port of exposedPorts(spec, change)) config.ExposedPorts[port] = {};
-        break;
-      case 'VOLUME':
-        config.Volumes = { ...config.Volumes };
-        for (const path of instruction.paths) config.Volumes[path] = {};
-        break;
-      case 'WORKDIR':
-        config.WorkingDir = posix.resolve('/', config.WorkingDir || '/', instruction.path);
-        break;
-      case 'USER':
-        config.User = instruction.user;
-        break;
-      case 'STOPSIGNAL':
-        if (!/^(SIG)?[A-Z][A-Z0-9+-]*$|^[0-9]+$/.test(instruction.signal)) throw invalid(change, `${JSON.stringify(instruction.signal)} is not a signal`, 'use a name like SIGTERM or a number');
-        config.StopSignal = instruction.signal;
-        break;
-      case 'ONBUILD':
-        config.OnBuild = [...(config.OnBuild ?? []), instruction.expression];
-        break;
-      case 'HEALTHCHECK': {
-        const check: NonNullable<RunConfig['Healthcheck']> = { Test: instruction.test };
-        if (instruction.interval) check.Interval = instruction.interval;
-        if (instruction.timeout) check.Timeout = instruction.timeout;
-        if (instruction.startPeriod) check.StartPeriod = instruction.startPeriod;
-        if (instruction.startInterval) check.StartInterval = instruction.startInterval;
-        if (instruction.retries) check.Retries = instruction.retries;
-        config.Healthcheck = check;
-        break;
-      }
-      default:
-        throw invalid(change, `${instruction.kind} cannot be applied to an image`);
-    }
+    cmdSet = applyInstruction(config, instruction, change, cmdSet);
   }
   return config;
+}
+
+/**
+ * Applies one expanded instruction to `config` (modified in place), with docker's
+ * semantics; `cmdSet` says whether a CMD was set since the base, and the new value is
+ * returned. `change` names the instruction in errors.
+ */
+export function applyInstruction(config: RunConfig, instruction: Instruction, change: string, cmdSet: boolean): boolean {
+  switch (instruction.kind) {
+    case 'CMD':
+      config.Cmd = commandOf(instruction.command, config);
+      cmdSet = true;
+      break;
+    case 'ENTRYPOINT':
+      config.Entrypoint = commandOf(instruction.command, config);
+      if (!cmdSet) delete config.Cmd;
+      break;
+    case 'ENV':
+      for (const { key, value } of instruction.pairs) {
+        const list = (config.Env ?? []).filter((e) => !e.startsWith(`${key}=`) && e !== key);
+        config.Env = [...list, `${key}=${value}`];
+      }
+      break;
+    case 'LABEL':
+      config.Labels = { ...config.Labels, ...Object.fromEntries(instruction.pairs.map((p) => [p.key, p.value])) };
+      break;
+    case 'EXPOSE':
+      config.ExposedPorts = { ...config.ExposedPorts };
+      for (const spec of instruction.ports) for (const port of exposedPorts(spec, change)) config.ExposedPorts[port] = {};
+      break;
+    case 'VOLUME':
+      config.Volumes = { ...config.Volumes };
+      for (const path of instruction.paths) config.Volumes[path] = {};
+      break;
+    case 'WORKDIR':
+      config.WorkingDir = posix.resolve('/', config.WorkingDir || '/', instruction.path);
+      break;
+    case 'USER':
+      config.User = instruction.user;
+      break;
+    case 'STOPSIGNAL':
+      if (!/^(SIG)?[A-Z][A-Z0-9+-]*$|^[0-9]+$/.test(instruction.signal)) throw invalid(change, `${JSON.stringify(instruction.signal)} is not a signal`, 'use a name like SIGTERM or a number');
+      config.StopSignal = instruction.signal;
+      break;
+    case 'ONBUILD':
+      config.OnBuild = [...(config.OnBuild ?? []), instruction.expression];
+      break;
+    case 'HEALTHCHECK': {
+      const check: NonNullable<RunConfig['Healthcheck']> = { Test: instruction.test };
+      if (instruction.interval) check.Interval = instruction.interval;
+      if (instruction.timeout) check.Timeout = instruction.timeout;
+      if (instruction.startPeriod) check.StartPeriod = instruction.startPeriod;
+      if (instruction.startInterval) check.StartInterval = instruction.startInterval;
+      if (instruction.retries) check.Retries = instruction.retries;
+      config.Healthcheck = check;
+      break;
+    }
+    default:
+      throw invalid(change, `${instruction.kind} cannot be applied to an image`);
+  }
+  return cmdSet;
 }
 
 function commandOf(command: CommandLine, config: RunConfig): string[] {

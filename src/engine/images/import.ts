@@ -91,7 +91,7 @@ export async function importImage(ctx: EngineContext, options: ImportOptions): P
   }
 }
 
-function tagOf(reference: string): string {
+export function tagOf(reference: string): string {
   const ref = parseReference(reference);
   if (ref.digest) throw new TscError('invalid-argument', `cannot name an image by digest: ${reference}`, { hint: 'a name looks like repository[:tag]' });
   return formatReference({ registry: ref.registry, repository: ref.repository, tag: ref.tag ?? 'latest' });

@@ -9,14 +9,15 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { rename } from 'node:fs/promises';
 import type { EngineContext } from '../context.ts';
-import { TscError } from '../errors.ts';
+import { errnoCode, TscError } from '../errors.ts';
 import { decompressed } from '../layers/decompress.ts';
 import { formatPlatform } from '../registry/platform.ts';
 import { OCI_MANIFEST } from '../registry/media-types.ts';
 import { chainIds } from './chain.ts';
 import type { ImageConfig } from './config.ts';
-import { completeImage, getImage, imageLayers, layerState, saveImage, type NewImage } from './records.ts';
+import { completeImage, getImage, imageLayers, layerState, saveImage, setLayerReady, type NewImage } from './records.ts';
 import type { ImageStore } from './store.ts';
 import { inParallel } from '../util/parallel.ts';
 import { forgetImage } from './gc.ts';
@@ -75,6 +76,11 @@ export async function installImage(
   plan: ImagePlan,
   putLayers: () => Promise<void>,
   emit: (event: InstallEvent) => void = () => undefined,
+  /**
+   * layers already in overlay format on the store's file system, by ChainID (a build
+   * step's upper dir, which its blob was written from): moved into place, not unpacked again
+   */
+  prepared: ReadonlyMap<string, string> = new Map(),
 ): Promise<Installed> {
   const store = await ctx.store();
   const before = getImage(store.db, plan.id);
@@ -99,7 +105,8 @@ export async function installImage(
     await putLayers();
     await inParallel(plan.layers.map((layer, index) => async () => {
       emit({ kind: 'layer', digest: layer.digest, index, count: plan.layers.length, state: 'unpacking' });
-      const outcome = await ensureLayer(unpack, { chainId: chains[index]!, diffId: layer.diffId, blobDigest: layer.digest });
+      const ready = await placePrepared(store, chains[index]!, prepared.get(chains[index]!));
+      const outcome = ready ? 'placed' : await ensureLayer(unpack, { chainId: chains[index]!, diffId: layer.diffId, blobDigest: layer.digest });
       // an unpacked layer was checked while unpacking; one that was there already is checked here
       if (outcome === 'present') await verifyDiffId(store, layer);
       emit({ kind: 'layer', digest: layer.digest, index, count: plan.layers.length, state: 'ready' });
@@ -110,6 +117,19 @@ export async function installImage(
     throw error;
   }
   return { id: plan.id, tags: plan.tags, present: false };
+}
+
+/** Moves a prepared layer directory into place and marks it ready; false when there is none to place. */
+async function placePrepared(store: ImageStore, chainId: string, dir: string | undefined): Promise<boolean> {
+  if (dir === undefined || layerState(store.db, chainId) === 'ready') return false;
+  try {
+    await rename(dir, store.layerPath(chainId));
+  } catch (error) {
+    // another process placed or unpacked the same layer first: keep theirs
+    if (errnoCode(error) !== 'ENOTEMPTY' && errnoCode(error) !== 'EEXIST') throw error;
+  }
+  setLayerReady(store.db, chainId);
+  return true;
 }
 
 /** Every blob of the image is in the content store and every layer is unpacked. */

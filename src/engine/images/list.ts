@@ -11,11 +11,15 @@ export interface ListOptions {
   reference?: string | undefined;
   /** docker's filters: dangling=true|false, reference=PATTERN */
   filters?: readonly string[] | undefined;
+  /** -a: also the untagged images that hold build cache */
+  all?: boolean | undefined;
 }
 
 export async function imageSummaries(ctx: EngineContext, options: ListOptions = {}): Promise<ImageSummary[]> {
   const store = await ctx.store();
-  let rows = listImages(store.db).flatMap((image) => summarise(image));
+  // untagged images that hold build cache are intermediate, not dangling: hidden as docker's are
+  const cache = new Set((store.db.prepare('SELECT DISTINCT image_id FROM build_cache').all() as { image_id: string }[]).map((r) => r.image_id));
+  let rows = listImages(store.db).filter((image) => options.all === true || image.tags.length > 0 || !cache.has(image.id)).flatMap((image) => summarise(image));
   if (options.reference) {
     const wanted = parseReference(options.reference);
     const hasTag = /:[^/]+$/.test(options.reference);

@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -55,7 +55,11 @@ export async function ensureLayer(
   if (layerState(store.db, layer.chainId) === 'ready') return 'present';
   const work = join(store.tmpDir, `unpack-${randomUUID()}`);
   const target = join(work, 'layer');
-  await mkdir(target, { recursive: true, mode: 0o700 });
+  await mkdir(work, { recursive: true, mode: 0o700 });
+  // the layer's root as overlayfs shows it when no entry of the layer sets it (docker's
+  // layers rarely hold `./`): 0755 as docker's graph drivers make it, not private to us
+  await mkdir(target, { mode: 0o755 });
+  await chmod(target, 0o755); // whatever the umask
   try {
     const source = () => stream ?? createReadStream(store.content.blobPath(layer.blobDigest), { highWaterMark: BLOB_READ });
     const unpacked = ctx.maps ? await unpackRootless(ctx, ctx.maps, source(), target, work) : await unpackAsRoot(ctx, source(), target);

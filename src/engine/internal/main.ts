@@ -12,6 +12,11 @@
  *                                                fill the empty volume directory DATA with the
  *                                                image's content at DEST (layers topmost
  *                                                first), through SCRATCH -> PopulateReport
+ *   diff-layer UPPER OUT HELPER [PRUNE...]      an upper dir as a gzip layer in OUT (empty mount
+ *                                                points PRUNE removed first) -> WrittenLayer
+ *   changes HELPER UPPER LOWER...                the upper dir's changes (lowers topmost first) -> {"changes"}
+ *   export-rootfs OUT HELPER LAYER...            the merged tree (topmost first) as a plain tar in OUT -> {"size"}
+ *   squash-layers OUT HELPER LAYER...            layers (topmost first) as one gzip layer in OUT -> WrittenLayer
  */
 import { TscError } from '../errors.ts';
 import type { WhiteoutFormat } from '../layers/extract-types.ts';
@@ -24,6 +29,11 @@ export async function runInternal(argv: readonly string[]): Promise<number> {
     if (op === 'extract-layer') return await extractLayerOp(args);
     if (op === 'cleanup') return await cleanupOp(args);
     if (op === 'populate-volume') return await populateVolumeOp(args);
+    if (op === 'diff-layer' || op === 'changes' || op === 'export-rootfs' || op === 'squash-layers') {
+      const { layerOp } = await import('./layer-ops.ts');
+      process.stdout.write(`${JSON.stringify(await layerOp(op, args))}\n`);
+      return 0;
+    }
     throw new TscError('internal', `unknown internal operation ${JSON.stringify(op)}`);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

@@ -90,6 +90,16 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (container_id, destination)
    ) STRICT;
    CREATE INDEX container_volumes_volume ON container_volumes(volume);`,
+  // the build cache (issue 5): a build step's result by its cache key. The image holds
+  // the step's layers (and every layer below) against removal; untagged, it is hidden from
+  // `tsc images` like docker's intermediate images, and removing it forgets the entry.
+  `CREATE TABLE build_cache (
+     key TEXT PRIMARY KEY,
+     image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+     result TEXT NOT NULL,                     -- JSON: what the step added (build/cache.ts)
+     created_at TEXT NOT NULL
+   ) STRICT;
+   CREATE INDEX build_cache_image ON build_cache(image_id);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { chooseDriver, parseDriverSetting, readProbeCache, storageDriver, writeProbeCache, type DriverFacts, type DriverSetting } from '../../../src/engine/containers/driver.ts';
 import { helperConfig } from '../../../src/engine/containers/start.ts';
-import type { ContainerRow } from '../../../src/engine/containers/records.ts';
 import { TscError } from '../../../src/engine/errors.ts';
 import type { StoragePaths } from '../../../src/engine/paths.ts';
 import type { Spec } from '../../../src/engine/runtime/spec/types.ts';
@@ -128,21 +127,20 @@ describe('helperConfig: the root file system per driver', () => {
     linux: { maskedPaths: [], readonlyPaths: [] },
     process: { cwd: '/', user: { uid: 0, gid: 0 }, capabilities: { bounding: [] }, noNewPrivileges: true, rlimits: [], env: [], args: ['/bin/sh'] },
   } as unknown as Spec;
-  const row = (driver: string | undefined, upper = '/s/c/upper') => ({
-    name: 'c', config: { driver, rootfs: { lowers: ['/l/2', '/l/1'], upper, work: '/s/c/work' } },
-  }) as unknown as ContainerRow;
+  const rootfs = { lowers: ['/l/2', '/l/1'], upper: '/s/c/upper', work: '/s/c/work' };
+  const storage = (driver: 'overlay' | 'fuse-overlayfs' | 'vfs', fuseOverlayfs?: string) => ({ driver, fuseOverlayfs, name: 'c' });
   const rootKeys = (config: readonly (readonly [string, string])[]) => config.filter(([k]) => ['rootfs', 'lowerdir', 'upperdir', 'workdir', 'fuse-overlayfs'].includes(k));
   const overlay: [string, string][] = [['rootfs', '/s/c/rootfs'], ['lowerdir', '/l/2:/l/1'], ['upperdir', '/s/c/upper'], ['workdir', '/s/c/work']];
 
-  it('overlay, and records older than drivers', () => {
-    assert.deepEqual(rootKeys(helperConfig(spec, row('overlay'), '/s/c')), overlay);
-    assert.deepEqual(rootKeys(helperConfig(spec, row(undefined), '/s/c')), overlay);
+  it('overlay, also by default (build steps, records older than drivers)', () => {
+    assert.deepEqual(rootKeys(helperConfig(spec, rootfs, '/s/c', storage('overlay'))), overlay);
+    assert.deepEqual(rootKeys(helperConfig(spec, rootfs, '/s/c')), overlay);
   });
   it('fuse-overlayfs: the same, and the program', () => {
-    assert.deepEqual(rootKeys(helperConfig(spec, row('fuse-overlayfs'), '/s/c', FUSE)), [...overlay, ['fuse-overlayfs', FUSE]]);
-    assert.throws(() => helperConfig(spec, row('fuse-overlayfs'), '/s/c'), /without its program/);
+    assert.deepEqual(rootKeys(helperConfig(spec, rootfs, '/s/c', storage('fuse-overlayfs', FUSE))), [...overlay, ['fuse-overlayfs', FUSE]]);
+    assert.throws(() => helperConfig(spec, rootfs, '/s/c', storage('fuse-overlayfs')), /without its program/);
   });
   it('vfs: only the copy', () => {
-    assert.deepEqual(rootKeys(helperConfig(spec, row('vfs', '/s/c/rootfs'), '/s/c')), [['rootfs', '/s/c/rootfs']]);
+    assert.deepEqual(rootKeys(helperConfig(spec, rootfs, '/s/c', storage('vfs'))), [['rootfs', '/s/c/rootfs']]);
   });
 });

@@ -19,7 +19,7 @@ describe('openDatabase', () => {
     db.close();
     const again = openDatabase(path);
     const tables = again.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all().map((r) => r.name);
-    assert.deepEqual(tables, ['blobs', 'container_volumes', 'containers', 'image_blobs', 'image_layers', 'images', 'layers', 'tags', 'volumes']);
+    assert.deepEqual(tables, ['blobs', 'build_cache', 'container_volumes', 'containers', 'image_blobs', 'image_layers', 'images', 'layers', 'tags', 'volumes']);
     again.close();
   });
 
@@ -74,7 +74,7 @@ describe('migrations', () => {
     const db = openDatabase(path);
     db.exec("INSERT INTO images (id, manifest_digest, added_at) VALUES ('sha256:a', 'sha256:m', 'now')");
     // pretend it was written by the first release: drop what schema 2 added
-    db.exec('DROP TABLE container_volumes; DROP TABLE containers; DROP TABLE volumes; PRAGMA user_version = 1');
+    db.exec('DROP TABLE build_cache; DROP TABLE container_volumes; DROP TABLE containers; DROP TABLE volumes; PRAGMA user_version = 1');
     db.close();
     const again = openDatabase(path);
     assert.equal((again.prepare('PRAGMA user_version').get() as { user_version: number }).user_version, SCHEMA_VERSION);
@@ -82,5 +82,14 @@ describe('migrations', () => {
     again.exec("INSERT INTO containers (id, name, image_id, image_name, created_at, state, config) VALUES ('c', 'n', 'sha256:a', 'x', 'now', 'created', '{}')");
     assert.throws(() => again.exec("DELETE FROM images WHERE id = 'sha256:a'"), /FOREIGN KEY/);
     again.close();
+  });
+
+  it('forgets a build cache entry with the image that holds it', () => {
+    const db = openDatabase(join(dir, 'cache.db'));
+    db.exec("INSERT INTO images (id, manifest_digest, added_at) VALUES ('sha256:c', 'sha256:m', 'now')");
+    db.exec("INSERT INTO build_cache (key, image_id, result, created_at) VALUES ('k', 'sha256:c', '{}', 'now')");
+    db.exec("DELETE FROM images WHERE id = 'sha256:c'");
+    assert.equal(db.prepare('SELECT count(*) AS n FROM build_cache').get()!.n, 0);
+    db.close();
   });
 });
