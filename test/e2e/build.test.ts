@@ -242,7 +242,7 @@ describe('build (rootless)', { timeout: 300_000 }, () => {
     assert.equal(history.status, 0, history.stderr);
   });
 
-  it('RUN --mount (cache, read-only bind of the context, tmpfs), RUN networks (none, host, pasta), ADD of a URL with --checksum', async (t) => {
+  it('RUN --mount (cache, read-only bind of the context and of a stage, tmpfs), --layers=false, RUN networks (none, host, pasta), ADD of a URL with --checksum', async (t) => {
     const host = await setup(t);
     if (!host) return;
     const file = join(scratch, 'mounts.Dockerfile');
@@ -274,6 +274,36 @@ describe('build (rootless)', { timeout: 300_000 }, () => {
     });
     assert.equal(added.status, 0, added.stderr);
     assert.equal((await tscAs(host, ['run', '--rm', '--network', 'none', 'added:1'])).stdout, '{}600\n');
+    // a bind from a stage: its files at source, read-only; rw writes go to a throwaway copy; the mount point leaves nothing
+    const fromStage = [
+      `FROM ${image} AS builder`,
+      'RUN mkdir /out && echo hello from builder > /out/hello',
+      `FROM ${image}`,
+      'RUN --mount=type=bind,from=builder,source=/out,target=/in cat /in/hello > /res',
+      'RUN --mount=type=bind,from=builder,source=/out,target=/in sh -c "echo x > /in/new" 2>/dev/null; echo $? > /ro',
+      'RUN --mount=type=bind,from=builder,source=/out,target=/in2,rw sh -c "echo x > /in2/new && cat /in2/new > /rw"',
+      'CMD ["sh", "-c", "cat /res /ro /rw; ls -d /in /in2 /out 2>/dev/null; true"]',
+      '',
+    ].join('\n');
+    const bound = await tscAs(host, ['build', '-q', '-t', 'bindfrom:1', '-'], { input: fromStage, timeoutMs: 120_000 });
+    assert.equal(bound.status, 0, bound.stderr);
+    assert.equal((await tscAs(host, ['run', '--rm', '--network', 'none', 'bindfrom:1'])).stdout, 'hello from builder\n1\nx\n');
+    const boundAgain = await tscAs(host, ['build', '-t', 'bindfrom:2', '-'], { input: fromStage, timeoutMs: 120_000 });
+    assert.equal(boundAgain.status, 0, boundAgain.stderr);
+    assert.equal(boundAgain.stdout.match(/^--> CACHED$/gm)?.length, 4, 'the builder\'s RUN and the three mounting RUNs');
+    const changed = await tscAs(host, ['build', '-t', 'bindfrom:3', '-'], { input: fromStage.replace('hello from builder', 'hello again'), timeoutMs: 120_000 });
+    assert.equal(changed.status, 0, changed.stderr);
+    assert.equal(changed.stdout.match(/^--> CACHED$/gm)?.length ?? 0, 0, 'the bound content is part of the key');
+    assert.equal((await tscAs(host, ['run', '--rm', '--network', 'none', 'bindfrom:3', 'cat', '/res'])).stdout, 'hello again\n');
+    // --layers=false: the cache is neither used nor recorded
+    const noLayers = await tscAs(host, ['build', '--layers=false', '-t', 'bindfrom:4', '-'], { input: fromStage.replace('hello from builder', 'not recorded'), timeoutMs: 120_000 });
+    assert.equal(noLayers.status, 0, noLayers.stderr);
+    const uncached = await tscAs(host, ['build', '--no-layers', '-t', 'bindfrom:5', '-'], { input: fromStage, timeoutMs: 120_000 });
+    assert.equal(uncached.status, 0, uncached.stderr);
+    assert.doesNotMatch(uncached.stdout, /CACHED/);
+    const afterNoLayers = await tscAs(host, ['build', '-t', 'bindfrom:6', '-'], { input: fromStage.replace('hello from builder', 'not recorded'), timeoutMs: 120_000 });
+    assert.equal(afterNoLayers.status, 0, afterNoLayers.stderr);
+    assert.equal(afterNoLayers.stdout.match(/^--> CACHED$/gm)?.length ?? 0, 0, 'the --layers=false build recorded nothing');
     const rw = await tscAs(host, ['build', '-f', '-', context], { input: `FROM ${image}\nRUN --mount=type=bind,rw,target=/x true\n` });
     assert.notEqual(rw.status, 0);
     assert.match(rw.stderr, /read-write bind mount \(rw\) is not supported/);

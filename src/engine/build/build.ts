@@ -56,6 +56,8 @@ export interface BuildOptions {
   buildArgs?: readonly string[] | undefined;
   target?: string | undefined;
   noCache?: boolean | undefined;
+  /** false (`--layers=false`): the build cache is neither used nor recorded (default true) */
+  layers?: boolean | undefined;
   /** KEY=VALUE labels for the image */
   labels?: readonly string[] | undefined;
   /** pull base images even when present */
@@ -203,6 +205,15 @@ async function build(ctx: EngineContext, options: BuildOptions): Promise<BuildRe
     const ignore = context ? await readIgnore(context, dockerfilePath) : [];
     const contextTree: SourceTree | undefined = context ? { layers: [context], ignore, name: 'build context' } : undefined;
 
+    /** the files of an earlier stage (done by now: see stageDependencies) or else of an image (COPY --from, RUN --mount from=) */
+    const fromTree = async (from: string): Promise<SourceTree> => {
+      const ref = from.toLowerCase();
+      const stageRef = expanded.find((s) => s.name === ref || String(s.index) === ref);
+      if (stageRef && results.has(stageRef.index)) return { layers: lowers(store, results.get(stageRef.index)!.layers, work), name: `stage ${from}` };
+      const found = await image(from);
+      return { layers: lowers(store, imageLayerPlans(store, found.id), work), name: `image ${from}` };
+    };
+
     // a stage runs once the stages it uses are done: independent stages run at the same time
     const firstStep = new Map<number, number>();
     let count = 0;
@@ -281,15 +292,7 @@ async function build(ctx: EngineContext, options: BuildOptions): Promise<BuildRe
           case 'COPY':
           case 'ADD': {
             let source = contextTree;
-            if (instr.kind === 'COPY' && instr.from !== null) {
-              const ref = instr.from.toLowerCase();
-              const stageRef = expanded.find((s) => s.name === ref || String(s.index) === ref);
-              if (stageRef && results.has(stageRef.index)) source = { layers: lowers(store, results.get(stageRef.index)!.layers, work), name: `stage ${instr.from}` };
-              else {
-                const found = await image(instr.from);
-                source = { layers: lowers(store, imageLayerPlans(store, found.id), work), name: `image ${instr.from}` };
-              }
-            }
+            if (instr.kind === 'COPY' && instr.from !== null) source = await fromTree(instr.from);
             const local = instr.sources.some((src) => src.kind === 'path' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(src.path));
             if (!source && local) fail(`${where}: ${instr.kind} needs a build context, and the Dockerfile came on stdin without one`, 'give a context directory');
             source ??= { layers: [join(work, 'empty')], name: 'build context' }; // URLs and heredocs need none
@@ -332,7 +335,7 @@ async function build(ctx: EngineContext, options: BuildOptions): Promise<BuildRe
       };
 
       const reuse = async (s: StageState, key: string, text: string): Promise<boolean> => {
-        if (options.noCache) return false;
+        if (options.noCache || options.layers === false) return false;
         const cached = lookupStep(store.db, key, (layer) => chainIds([...s.layers, layer].map((l) => l.diffId)).at(-1)!);
         if (!cached) return false;
         outcome = 'cached';
@@ -356,7 +359,7 @@ async function build(ctx: EngineContext, options: BuildOptions): Promise<BuildRe
         const blob = configBlob(config);
         const prepared = new Map(dir ? [[chainIds(s.layers.map((l) => l.diffId)).at(-1)!, dir]] : []);
         await installImage(ctx, { id: blob.digest, config, configBlob: blob, manifest: ociManifest(blob, s.layers), layers: [...s.layers], tags: [] }, async () => undefined, undefined, prepared);
-        recordStep(store.db, key, { imageId: blob.digest, layer, created: s.created });
+        if (options.layers !== false) recordStep(store.db, key, { imageId: blob.digest, layer, created: s.created });
       };
 
       const runInstructionStep = async (instr: RunInstruction, where: string, text: string) => {
@@ -366,7 +369,9 @@ async function build(ctx: EngineContext, options: BuildOptions): Promise<BuildRe
         for (const [k, v] of state.args) if (!env.some((e) => e.startsWith(`${k}=`))) env.push(`${k}=${v}`);
         const network: BuildNetwork = instr.network === 'host' ? 'host' : instr.network === 'none' ? 'none' : options.network ?? 'none';
         const stepLowers = lowers(store, state.layers, work);
-        const mounts = await planRunMounts(instr, where, { workdir: run.WorkingDir ?? '/', lowers: stepLowers, context: contextTree, cacheRoot: join(store.root, 'build-mounts') });
+        const mounts = await planRunMounts(instr, where, { workdir: run.WorkingDir ?? '/', lowers: stepLowers, context: contextTree, cacheRoot: join(store.root, 'build-mounts'),
+          fromTree, scratch: join(work, 'mounts'),
+        });
         const key = stepKey(state.key, 'RUN', argv, env, run.User ?? '', run.WorkingDir ?? '/', network, mounts.key);
         if (await reuse(state, key, text)) return;
         // the runtime's modules only when a step runs (a cached build loads none of them)

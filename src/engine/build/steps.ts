@@ -47,16 +47,20 @@ export function canonical(instr: Instruction): unknown {
   return { ...instr, startLine: undefined, endLine: undefined, original: undefined };
 }
 
-/** The earlier stages a stage uses: its base and its COPY --from stages. */
+/** The earlier stages a stage uses: its base, its COPY --from stages and its RUN --mount from= stages. */
 export function stageDependencies(stages: readonly ExpandedStage[], index: number): number[] {
   const stage = stages[index]!;
   const deps = new Set<number>();
   if (stage.base.kind === 'stage') deps.add(stage.base.index);
-  for (const instr of stage.instructions) {
-    if (instr.kind !== 'COPY' || instr.from === null) continue;
-    const ref = instr.from.toLowerCase();
+  const use = (from: string) => {
+    const ref = from.toLowerCase();
     const found = stages.find((s) => s.index < index && (s.name === ref || String(s.index) === ref));
     if (found) deps.add(found.index);
+  };
+  for (const instr of stage.instructions) {
+    if (instr.kind === 'COPY' && instr.from !== null) use(instr.from);
+    // RUN --mount=type=bind,from=STAGE reads the stage's files as COPY --from does
+    if (instr.kind === 'RUN') for (const { mount } of instr.mounts) if (mount?.type === 'bind' && mount.from) use(mount.from);
   }
   return [...deps];
 }
