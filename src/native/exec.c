@@ -48,6 +48,7 @@ static int exec_set(void *cfg, const char *key, char *value, struct error *err)
 {
 	struct exec_config *c = cfg;
 	struct run_config *r = &c->run;
+	int handled;
 	static const struct {
 		const char *key;
 		size_t offset;
@@ -76,16 +77,8 @@ static int exec_set(void *cfg, const char *key, char *value, struct error *err)
 		return run_add_cap(r, value, err);
 	if (strcmp(key, "rlimit") == 0)
 		return run_add_rlimit(r, value, err);
-	if (strcmp(key, "arg") == 0) {
-		r->argv[r->argc++] = value;
-		return 0;
-	}
-	if (strcmp(key, "env") == 0) {
-		if (value[0] == '=' || !strchr(value, '='))
-			return error_set(err, 0, "config", "", "env must be KEY=VALUE, not %s", value);
-		r->envp[r->envc++] = value;
-		return 0;
-	}
+	if ((handled = config_program(key, value, r->argv, &r->argc, r->envp, &r->envc, err)) <= 0)
+		return handled;
 	return error_set(err, 0, "config", "", "unknown key %s", key);
 }
 

@@ -52,6 +52,10 @@ static inline void close_fdp(int *fd)
 typedef int (*config_fn)(void *cfg, const char *key, char *value, struct error *err);
 int config_read(int fd, char *buf, size_t size, config_fn set, void *cfg, struct error *err);
 int config_once(const char **slot, const char *key, const char *value, struct error *err);
+/* `arg` and `env` lines, for the modes that execute a program: 0 when taken, negative for
+ * a bad one, 1 for any other key. */
+int config_program(const char *key, char *value, char **argv, size_t *argc, char **envp, size_t *envc,
+		   struct error *err);
 /* A `0` or `1` given at most once; *slot is -1 until then. */
 int config_flag(int *slot, const char *key, const char *value, struct error *err);
 

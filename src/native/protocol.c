@@ -290,3 +290,20 @@ int config_flag(int *slot, const char *key, const char *value, struct error *err
 	*slot = value[0] == '1';
 	return 0;
 }
+
+int config_program(const char *key, char *value, char **argv, size_t *argc, char **envp, size_t *envc,
+		   struct error *err)
+{
+	/* the lists have room for every line a configuration of CONFIG_MAX bytes can hold */
+	if (strcmp(key, "arg") == 0) {
+		argv[(*argc)++] = value;
+		return 0;
+	}
+	if (strcmp(key, "env") == 0) {
+		if (value[0] == '=' || !strchr(value, '='))
+			return error_set(err, 0, "config", "", "env must be KEY=VALUE, not %s", value);
+		envp[(*envc)++] = value;
+		return 0;
+	}
+	return 1;
+}

@@ -106,16 +106,8 @@ static int run_set(void *cfg, const char *key, char *value, struct error *err)
 		return run_add_cap(c, value, err);
 	if (strcmp(key, "rlimit") == 0)
 		return run_add_rlimit(c, value, err);
-	if (strcmp(key, "arg") == 0) {
-		c->argv[c->argc++] = value;
-		return 0;
-	}
-	if (strcmp(key, "env") == 0) {
-		if (value[0] == '=' || !strchr(value, '='))
-			return error_set(err, 0, "config", "", "env must be KEY=VALUE, not %s", value);
-		c->envp[c->envc++] = value;
-		return 0;
-	}
+	if ((r = config_program(key, value, c->argv, &c->argc, c->envp, &c->envc, err)) <= 0)
+		return r;
 	return error_set(err, 0, "config", "", "unknown key %s", key);
 }
 

@@ -39,16 +39,8 @@ static int exec_set(void *cfg, const char *key, char *value, struct error *err)
 		return config_flag(&c->mountns, key, value, err);
 	if (strcmp(key, "cwd") == 0)
 		return config_once(&c->cwd, key, value, err);
-	if (strcmp(key, "arg") == 0) {
-		c->argv[c->argc++] = value;
-		return 0;
-	}
-	if (strcmp(key, "env") == 0) {
-		if (value[0] == '=' || !strchr(value, '='))
-			return error_set(err, 0, "config", "", "env must be KEY=VALUE, not %s", value);
-		c->envp[c->envc++] = value;
-		return 0;
-	}
+	if ((r = config_program(key, value, c->argv, &c->argc, c->envp, &c->envc, err)) <= 0)
+		return r;
 	return error_set(err, 0, "config", "", "unknown key %s", key);
 }
 
