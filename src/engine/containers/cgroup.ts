@@ -6,7 +6,7 @@
  * commands that need it say why they cannot work. tsc never moves or touches cgroups
  * outside its own subtree.
  */
-import { mkdir, rmdir } from 'node:fs/promises';
+import { mkdir, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { detectCgroups } from '../cgroups/detect.ts';
 import { errnoCode } from '../errors.ts';
@@ -48,6 +48,5 @@ export async function removeCgroup(path: string | undefined): Promise<void> {
 
 /** Freezes or thaws every process of the container (cgroup.freeze). */
 export async function freeze(path: string, frozen: boolean): Promise<void> {
-  const { writeFile } = await import('node:fs/promises');
   await writeFile(join(path, 'cgroup.freeze'), frozen ? '1' : '0');
 }

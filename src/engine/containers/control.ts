@@ -8,7 +8,7 @@ import type { EngineContext } from '../context.ts';
 import { TscError } from '../errors.ts';
 import { attachSession, connectMonitor, type ExitInfo } from './attach.ts';
 import { getContainer, type ContainerRow } from './records.ts';
-import { attachSocketPath, isAlive, liveState, type LiveState } from './state.ts';
+import { attachSocketPath, currentBootId, isAlive, liveState, type LiveState } from './state.ts';
 
 /**
  * Sends `signal` to the container's pid 1 (`stop`: the monitor will not restart it), and
@@ -26,7 +26,7 @@ export async function signalContainer(ctx: EngineContext, row: ContainerRow, sig
   if (!stream) {
     // no monitor to ask: a container whose monitor died is not running either
     const live = liveState(row, store.root);
-    if (live.running && live.pid > 0 && isAlive(live.pid, live.pidStart, readBoot())) process.kill(live.pid, signal);
+    if (live.running && live.pid > 0 && isAlive(live.pid, live.pidStart, currentBootId())) process.kill(live.pid, signal);
     return !live.running;
   }
   const session = attachSession(stream, {});
@@ -42,10 +42,6 @@ export async function signalContainer(ctx: EngineContext, row: ContainerRow, sig
 
 function isStarting(live: LiveState): boolean {
   return live.running && live.pid === 0;
-}
-
-function readBoot(): string {
-  return process.getBuiltinModule('node:fs').readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
 }
 
 /** Waits for the container to end (for good: no restart pending) and returns its live state then. */

@@ -4,7 +4,7 @@
  * from then on: stdio, the log, the state file, restarts and the attach socket. tsc
  * returns as soon as the container's program runs.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { EngineContext } from '../context.ts';
@@ -15,7 +15,7 @@ import { findProgram } from '../sys/exec.ts';
 import { idMapConfig } from '../sys/idmaps.ts';
 import { INTERNAL_ARG, selfArgv } from '../sys/self.ts';
 import { setRowState, type ContainerRow } from './records.ts';
-import { attachSocketPath, containerDir, liveState, type MonitorState } from './state.ts';
+import { attachSocketPath, containerDir, liveState, writeEndState } from './state.ts';
 
 export interface StartOptions {
   /** hand the monitor a connected stream from the first byte of output (foreground run, start -a) */
@@ -71,7 +71,8 @@ export async function startContainer(ctx: EngineContext, row: ContainerRow, opti
   } catch (error) {
     helper.attach?.destroy();
     const failure = startFailure(row, error);
-    await recordFailure(dir, failure);
+    // the monitor is gone with its failed start: tsc records the outcome in its place
+    await writeEndState(dir, { status: 'failed', exitCode: failure instanceof StartFailure ? failure.exitCode : 125, error: failure.message });
     throw failure;
   }
 }
@@ -90,19 +91,6 @@ function startFailure(row: ContainerRow, error: unknown): TscError {
   }
   if (error instanceof TscError) return new StartFailure(`cannot start container ${row.name}: ${error.message}`, 125, error);
   return new StartFailure(`cannot start container ${row.name}: ${String(error)}`, 125, error);
-}
-
-/** The monitor is gone when its start fails: tsc records the outcome in its place. */
-async function recordFailure(dir: string, failure: TscError): Promise<void> {
-  const now = new Date().toISOString();
-  const state: MonitorState = {
-    status: 'failed', pid: 0, pidStart: 0, monitorPid: 0, monitorStart: 0, bootId: '', startedAt: now, finishedAt: now,
-    exitCode: failure instanceof StartFailure ? failure.exitCode : 125, signal: 0, restartCount: 0, stopRequested: false, error: failure.message,
-  };
-  const file = join(dir, 'state.json');
-  await writeFile(`${file}.tsc-tmp`, JSON.stringify(state));
-  const { rename } = await import('node:fs/promises');
-  await rename(`${file}.tsc-tmp`, file);
 }
 
 async function fuseProgram(row: ContainerRow): Promise<string> {

@@ -6,6 +6,7 @@
  * start time of that pid and the boot id, so a recycled pid is never taken for it.
  */
 import { readFileSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerRow } from './records.ts';
 
@@ -66,8 +67,30 @@ export function readMonitorState(dir: string): MonitorState | undefined {
   }
 }
 
+/**
+ * tsc's own record of an end its monitor could not write: the start failed (the monitor is
+ * gone with it) or the monitor died. The same temp-file-and-rename as the monitor's; with
+ * `onlyIfAbsent` a state file that appeared meanwhile (a monitor starting late) is kept.
+ */
+export async function writeEndState(dir: string, end: Pick<MonitorState, 'status' | 'exitCode' | 'error'> & Partial<MonitorState>, onlyIfAbsent = false): Promise<void> {
+  const now = new Date().toISOString();
+  const state: MonitorState = {
+    pid: 0, pidStart: 0, monitorPid: 0, monitorStart: 0, bootId: '', startedAt: now, finishedAt: now,
+    signal: 0, restartCount: 0, stopRequested: false, ...end,
+  };
+  const file = join(dir, 'state.json');
+  if (onlyIfAbsent) {
+    await writeFile(file, JSON.stringify(state), { flag: 'wx' }).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    });
+    return;
+  }
+  await writeFile(`${file}.tsc-tmp`, JSON.stringify(state));
+  await rename(`${file}.tsc-tmp`, file);
+}
+
 let bootId: string | undefined;
-function currentBootId(): string {
+export function currentBootId(): string {
   return (bootId ??= readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim());
 }
 

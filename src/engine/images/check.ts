@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir, rename, stat, writeFile } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EngineContext } from '../context.ts';
 import type { Database } from '../state/db.ts';
@@ -136,36 +136,12 @@ async function hashFile(path: string): Promise<{ digest: string; size: number }>
 }
 
 /**
- * Records the exit of a container whose monitor died without recording one (its
- * processes died with it), as docker shows a container its runtime lost: exited, 255.
- * A state file that appears meanwhile (a monitor starting late) is left alone.
- */
-async function recordLostExit(dir: string, error: string): Promise<void> {
-  const { readMonitorState } = await import('../containers/state.ts');
-  const previous = readMonitorState(dir);
-  const now = new Date().toISOString();
-  const state = {
-    status: 'exited', pid: 0, pidStart: 0, monitorPid: 0, monitorStart: 0, bootId: '', startedAt: previous?.startedAt || now, finishedAt: now,
-    exitCode: 255, signal: 0, restartCount: previous?.restartCount ?? 0, stopRequested: false, error,
-  };
-  const file = join(dir, 'state.json');
-  if (!previous) {
-    await writeFile(file, JSON.stringify(state), { flag: 'wx' }).catch((e: unknown) => {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    });
-    return;
-  }
-  await writeFile(`${file}.tsc-tmp`, JSON.stringify(state));
-  await rename(`${file}.tsc-tmp`, file);
-}
-
-/**
  * Containers a killed tsc left half-made ('creating') or half-removed ('removing'), their
  * directories without a row, and containers whose monitor died without recording an exit.
  */
 async function checkContainers(ctx: EngineContext, unpack: UnpackContext, options: CheckOptions, problems: CheckProblem[], old: (path: string) => Promise<boolean>): Promise<void> {
   const { allContainers, deleteContainerRow } = await import('../containers/records.ts');
-  const { containerDir, liveState, processStartTime, readMonitorState } = await import('../containers/state.ts');
+  const { containerDir, liveState, processStartTime, readMonitorState, writeEndState } = await import('../containers/state.ts');
   const { removeContainer } = await import('../containers/lifecycle.ts');
   const { removeCgroup } = await import('../containers/cgroup.ts');
   const store = unpack.store;
@@ -188,7 +164,12 @@ async function checkContainers(ctx: EngineContext, unpack: UnpackContext, option
       // no state file yet while the tsc that starts it lives: its monitor is on the way
       if (live.exitCode !== -1 || live.status !== 'exited' || (!readMonitorState(dir) && !ownerGone)) continue;
       problems.push({ kind: 'monitor-gone', subject: row.id, detail: `container ${row.name}: ${live.error}; it is shown as exited (tsc start or tsc rm it)`, repaired: options.repair });
-      if (options.repair) await recordLostExit(dir, live.error);
+      // as docker shows a container its runtime lost: exited, 255 (a state file that
+      // appears meanwhile, from a monitor starting late, is left alone)
+      if (options.repair) {
+        const previous = readMonitorState(dir);
+        await writeEndState(dir, { status: 'exited', exitCode: 255, error: live.error, ...(previous ? { startedAt: previous.startedAt, restartCount: previous.restartCount } : {}) }, !previous);
+      }
     }
   }
   const known = new Set(rows.map((r) => r.id));
