@@ -17,7 +17,8 @@ import type { PruneResult } from './images/prune.ts';
 import type { SearchOptions, SearchResult } from './images/search.ts';
 import type { CheckOptions, CheckReport } from './images/check.ts';
 import type { LoginOptions } from './auth/login.ts';
-import type { RunOptions, RunResult, RunIo } from './containers/run.ts';
+import type { RunOptions, RunResult, RunIo, StartRequest } from './containers/run.ts';
+import type { ContainerLogFiles } from './containers/logs.ts';
 import type { CreateOptions, CreateResult } from './containers/create.ts';
 import type { ContainerSummary, PsOptions } from './containers/list.ts';
 import type { ContainerReport, StopOptions, RemoveOptions, PruneResult as ContainerPruneResult } from './containers/lifecycle.ts';
@@ -227,43 +228,12 @@ export async function createContainer(options: CreateOptions): Promise<CreateRes
   return withContext((ctx) => create(ctx, options));
 }
 
-export interface StartRequest {
-  refs: readonly string[];
-  /** -a: attach to the (single) container and relay stdio until it ends */
-  io?: RunIo | undefined;
-  interactive?: boolean | undefined;
-}
+export type { StartRequest } from './containers/run.ts';
 
 /** docker start: per-container reports; with io, the exit code of the attached container. */
 export async function startContainers(request: StartRequest): Promise<{ reports: ContainerReport[]; exitCode?: number | undefined }> {
-  const [{ startContainer }, { requireContainer }, { relay }, { waitForExit }, { liveState }, { TscError: Err }] = await Promise.all([
-    import('./containers/start.ts'), import('./containers/records.ts'), import('./containers/run.ts'),
-    import('./containers/control.ts'), import('./containers/state.ts'), import('./errors.ts'),
-  ]);
-  return withContext(async (ctx) => {
-    const store = await ctx.store();
-    const reports: ContainerReport[] = [];
-    for (const ref of request.refs) {
-      try {
-        const row = requireContainer(store.db, ref);
-        if (liveState(row, store.root).running) {
-          reports.push({ ref, id: row.id });
-          continue;
-        }
-        if (request.io) {
-          const started = await startContainer(ctx, row, { attach: true, ttySize: row.config.tty ? request.io.ttySize?.() : undefined });
-          const outcome = await relay(started.stream!, request.io, row.config.tty, request.interactive === true && row.config.openStdin);
-          if (outcome === 'detached') return { reports: [{ ref, id: row.id }] };
-          return { reports: [{ ref, id: row.id }], exitCode: outcome ?? (await waitForExit(ctx, row)).exitCode };
-        }
-        await startContainer(ctx, row);
-        reports.push({ ref, id: row.id });
-      } catch (error) {
-        reports.push({ ref, error: error instanceof Err ? error : new Err('internal', String(error), { cause: error }) });
-      }
-    }
-    return { reports };
-  });
+  const { startContainers: start } = await import('./containers/run.ts');
+  return withContext((ctx) => start(ctx, request));
 }
 
 export async function stopContainers(refs: readonly string[], options: StopOptions = {}): Promise<ContainerReport[]> {
@@ -322,35 +292,14 @@ export async function inspectContainers(refs: readonly string[]): Promise<Contai
 
 /** docker wait: blocks until each container ends; its exit code, or an error. */
 export async function waitContainers(refs: readonly string[]): Promise<(ContainerReport & { exitCode?: number })[]> {
-  const [{ requireContainer }, { waitForExit }] = await Promise.all([import('./containers/records.ts'), import('./containers/control.ts')]);
-  return withContext(async (ctx) => {
-    const store = await ctx.store();
-    return Promise.all(refs.map(async (ref) => {
-      try {
-        const row = requireContainer(store.db, ref);
-        return { ref, id: row.id, exitCode: (await waitForExit(ctx, row)).exitCode };
-      } catch (error) {
-        const { TscError: Err } = await import('./errors.ts');
-        return { ref, error: error instanceof Err ? error : new Err('internal', String(error)) };
-      }
-    }));
-  });
+  const { waitContainers: wait } = await import('./containers/control.ts');
+  return withContext((ctx) => wait(ctx, refs));
 }
 
 /** docker attach: relays stdio to a running container until it ends or the user detaches. */
 export async function attachContainer(ref: string, io: RunIo, options: { noStdin?: boolean } = {}): Promise<number | undefined> {
-  const [{ requireContainer }, { relay }, { connectMonitor }, { attachSocketPath, liveState }, { TscError: Err }] = await Promise.all([
-    import('./containers/records.ts'), import('./containers/run.ts'), import('./containers/attach.ts'), import('./containers/state.ts'), import('./errors.ts'),
-  ]);
-  return withContext(async (ctx) => {
-    const store = await ctx.store();
-    const row = requireContainer(store.db, ref);
-    if (!liveState(row, store.root).running) throw new Err('conflict', `cannot attach to ${row.name}: it is not running`, { hint: `tsc start -a ${row.name}` });
-    const stream = await connectMonitor(attachSocketPath(ctx.paths.runtimeDir, row.id));
-    if (!stream) throw new Err('conflict', `cannot attach to ${row.name}: its monitor does not answer`);
-    const outcome = await relay(stream, io, row.config.tty, !options.noStdin && row.config.openStdin);
-    return outcome === 'detached' ? undefined : outcome;
-  });
+  const { attachContainer: attach } = await import('./containers/run.ts');
+  return withContext((ctx) => attach(ctx, ref, io, options));
 }
 
 export type { ExecOptions } from './containers/exec.ts';
@@ -409,35 +358,12 @@ export async function pruneVolumes(options: VolumePruneOptions = {}): Promise<Vo
 export type { LogRequest } from './containers/log-options.ts';
 export type { LogFiles, LogFollow, LogOptions, LogOutput, LogReadReport } from './containers/logs.ts';
 
-/** Where a container's log is, and whether it may still grow. */
-export interface ContainerLogFiles {
-  /** the file the monitor appends to (LOG) */
-  current: string;
-  /** the previous file, after rotation (LOG.1) */
-  rotated: string;
-  /** true while the container (or its monitor) may still write to the log */
-  isRunning: () => boolean;
-}
+export type { ContainerLogFiles } from './containers/logs.ts';
 
 /** Resolves a container name or id to its log files. */
 export async function containerLogFiles(ref: string): Promise<ContainerLogFiles> {
-  const [{ requireContainer }, { containerDir, liveState }, { join }] = await Promise.all([
-    import('./containers/records.ts'), import('./containers/state.ts'), import('node:path'),
-  ]);
-  return withContext(async (ctx) => {
-    const store = await ctx.store();
-    const row = requireContainer(store.db, ref);
-    const dir = containerDir(store.root, row.id);
-    return {
-      current: join(dir, 'ctr.log'),
-      rotated: join(dir, 'ctr.log.1'),
-      // the monitor's state file alone tells (it writes its last log bytes before the exit)
-      isRunning: () => {
-        const live = liveState({ ...row, state: 'started' }, store.root);
-        return live.running || live.status === 'restarting';
-      },
-    };
-  });
+  const { containerLogFiles: files } = await import('./containers/logs.ts');
+  return withContext((ctx) => files(ctx, ref));
 }
 
 /**

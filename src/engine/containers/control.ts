@@ -7,7 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { EngineContext } from '../context.ts';
 import { TscError } from '../errors.ts';
 import { attachSession, connectMonitor, type ExitInfo } from './attach.ts';
-import { getContainer, type ContainerRow } from './records.ts';
+import { getContainer, requireContainer, type ContainerRow } from './records.ts';
+import type { ContainerReport } from './lifecycle.ts';
 import { attachSocketPath, currentBootId, isAlive, liveState, type LiveState } from './state.ts';
 
 /**
@@ -71,4 +72,17 @@ export async function waitForExit(ctx: EngineContext, given: ContainerRow, signa
       await sleep(100);
     }
   }
+}
+
+/** docker wait: blocks until each container ends; its exit code, or an error. */
+export async function waitContainers(ctx: EngineContext, refs: readonly string[]): Promise<(ContainerReport & { exitCode?: number })[]> {
+  const store = await ctx.store();
+  return Promise.all(refs.map(async (ref) => {
+    try {
+      const row = requireContainer(store.db, ref);
+      return { ref, id: row.id, exitCode: (await waitForExit(ctx, row)).exitCode };
+    } catch (error) {
+      return { ref, error: error instanceof TscError ? error : new TscError('internal', String(error)) };
+    }
+  }));
 }

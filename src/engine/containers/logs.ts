@@ -20,6 +20,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { errnoCode, TscError } from '../errors.ts';
 import { dateToTime, LineSplitter, parseLogLine, Reassembler, renderLine, type LogLine, type LogStream } from './log-format.ts';
 import type { LogOptions } from './log-options.ts';
+import { join } from 'node:path';
+import type { EngineContext } from '../context.ts';
+import { requireContainer } from './records.ts';
+import { containerDir, liveState } from './state.ts';
 
 export type { LogOptions } from './log-options.ts';
 
@@ -322,4 +326,30 @@ async function openLog(path: string): Promise<OpenLog | undefined> {
   }
   const s = await handle.stat();
   return { handle, dev: s.dev, ino: s.ino, position: 0, splitter: new LineSplitter() };
+}
+
+/** Where a container's log is, and whether it may still grow. */
+export interface ContainerLogFiles {
+  /** the file the monitor appends to (LOG) */
+  current: string;
+  /** the previous file, after rotation (LOG.1) */
+  rotated: string;
+  /** true while the container (or its monitor) may still write to the log */
+  isRunning: () => boolean;
+}
+
+/** Resolves a container name or id to its log files. */
+export async function containerLogFiles(ctx: EngineContext, ref: string): Promise<ContainerLogFiles> {
+  const store = await ctx.store();
+  const row = requireContainer(store.db, ref);
+  const dir = containerDir(store.root, row.id);
+  return {
+    current: join(dir, 'ctr.log'),
+    rotated: join(dir, 'ctr.log.1'),
+    // the monitor's state file alone tells (it writes its last log bytes before the exit)
+    isRunning: () => {
+      const live = liveState({ ...row, state: 'started' }, store.root);
+      return live.running || live.status === 'restarting';
+    },
+  };
 }

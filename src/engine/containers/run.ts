@@ -8,11 +8,14 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import type { EngineContext } from '../context.ts';
-import { attachSession, type AttachSession } from './attach.ts';
+import { attachSession, connectMonitor, type AttachSession } from './attach.ts';
+import { TscError } from '../errors.ts';
+import type { ContainerReport } from './lifecycle.ts';
+import { attachSocketPath, liveState } from './state.ts';
 import { createContainer, type CreateOptions } from './create.ts';
 import { waitForExit } from './control.ts';
 import { removeContainer } from './lifecycle.ts';
-import { getContainer } from './records.ts';
+import { getContainer, requireContainer } from './records.ts';
 import { startContainer, StartFailure } from './start.ts';
 
 export interface RunIo {
@@ -140,4 +143,48 @@ export async function relay(stream: NonNullable<Awaited<ReturnType<typeof startC
   } finally {
     for (const cleanup of cleanups) cleanup();
   }
+}
+
+export interface StartRequest {
+  refs: readonly string[];
+  /** -a: attach to the (single) container and relay stdio until it ends */
+  io?: RunIo | undefined;
+  interactive?: boolean | undefined;
+}
+
+/** docker start: per-container reports; with io, the exit code of the attached container. */
+export async function startContainers(ctx: EngineContext, request: StartRequest): Promise<{ reports: ContainerReport[]; exitCode?: number | undefined }> {
+  const store = await ctx.store();
+  const reports: ContainerReport[] = [];
+  for (const ref of request.refs) {
+    try {
+      const row = requireContainer(store.db, ref);
+      if (liveState(row, store.root).running) {
+        reports.push({ ref, id: row.id });
+        continue;
+      }
+      if (request.io) {
+        const started = await startContainer(ctx, row, { attach: true, ttySize: row.config.tty ? request.io.ttySize?.() : undefined });
+        const outcome = await relay(started.stream!, request.io, row.config.tty, request.interactive === true && row.config.openStdin);
+        if (outcome === 'detached') return { reports: [{ ref, id: row.id }] };
+        return { reports: [{ ref, id: row.id }], exitCode: outcome ?? (await waitForExit(ctx, row)).exitCode };
+      }
+      await startContainer(ctx, row);
+      reports.push({ ref, id: row.id });
+    } catch (error) {
+      reports.push({ ref, error: error instanceof TscError ? error : new TscError('internal', String(error), { cause: error }) });
+    }
+  }
+  return { reports };
+}
+
+/** docker attach: relays stdio to a running container until it ends or the user detaches. */
+export async function attachContainer(ctx: EngineContext, ref: string, io: RunIo, options: { noStdin?: boolean } = {}): Promise<number | undefined> {
+  const store = await ctx.store();
+  const row = requireContainer(store.db, ref);
+  if (!liveState(row, store.root).running) throw new TscError('conflict', `cannot attach to ${row.name}: it is not running`, { hint: `tsc start -a ${row.name}` });
+  const stream = await connectMonitor(attachSocketPath(ctx.paths.runtimeDir, row.id));
+  if (!stream) throw new TscError('conflict', `cannot attach to ${row.name}: its monitor does not answer`);
+  const outcome = await relay(stream, io, row.config.tty, !options.noStdin && row.config.openStdin);
+  return outcome === 'detached' ? undefined : outcome;
 }
