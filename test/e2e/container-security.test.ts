@@ -45,6 +45,14 @@ function tscAs(host: TestHost) {
   return (...args: string[]): Promise<Completed> => runAs(tsc!, args, { uid: host.uid, cgroup: host.cgroup, env });
 }
 
+/** A detached `sleep 600` container: its id and the host pid of its pid 1. */
+async function sleeper(run: ReturnType<typeof tscAs>, image: string): Promise<{ id: string; pid: number }> {
+  const started = await run('run', '-d', image, 'busybox', 'sleep', '600');
+  assert.equal(started.status, 0, started.stderr);
+  const id = started.stdout.trim();
+  return { id, pid: Number((await run('container', 'inspect', '--format', '{{.State.Pid}}', id)).stdout.trim()) };
+}
+
 /** `sh -c script` as the test user (outside any container). */
 function shAs(uid: number, name: string, script: string): Promise<Completed> {
   return runAs('/bin/sh', ['-c', script], { uid, env: userEnv(uid, name) });
@@ -127,10 +135,7 @@ describe('container security (rootless)', () => {
     const f = await ready(t);
     if (!f) return;
     const run = tscAs(f.host);
-    const started = await run('run', '-d', f.image, 'busybox', 'sleep', '600');
-    assert.equal(started.status, 0, started.stderr);
-    const id = started.stdout.trim();
-    const hostPid = Number((await run('container', 'inspect', '--format', '{{.State.Pid}}', id)).stdout.trim());
+    const { id, pid: hostPid } = await sleeper(run, f.image);
     assert.ok(hostPid > 1, `host pid of the container: ${hostPid}`);
 
     const procs = await run('exec', id, 'sh', '-c', [
@@ -311,10 +316,7 @@ describe('container security (rootless)', () => {
     const f = await ready(t);
     if (!f) return;
     const run = tscAs(f.host);
-    const started = await run('run', '-d', f.image, 'busybox', 'sleep', '600');
-    assert.equal(started.status, 0, started.stderr);
-    const id = started.stdout.trim();
-    const pid = Number((await run('container', 'inspect', '--format', '{{.State.Pid}}', id)).stdout.trim());
+    const { id, pid } = await sleeper(run, f.image);
     const other = { uid: f.host.nosubUid, name: f.host.nosubUser };
     const otherEnv = userEnv(other.uid, other.name);
     const tscOther = (env: Record<string, string>, ...args: string[]) => runAs(tsc!, args, { uid: other.uid, env: { ...otherEnv, ...env } });

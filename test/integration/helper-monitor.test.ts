@@ -101,6 +101,19 @@ interface Detached {
   helperPid: number;
 }
 
+/** Two cgroups below a new one in the test user's delegated subtree, given to the user: one for the container, one for the monitor. */
+function delegatedPair(host: TestHost, name: string): { ctr: string; mon: string } {
+  const base = join(host.cgroup, name);
+  const ctr = join(base, 'ctr');
+  const mon = join(base, 'mon');
+  for (const cg of [base, ctr, mon]) {
+    mkdirSync(cg);
+    cgroups.push(cg);
+    for (const f of ['', 'cgroup.procs', 'cgroup.threads', 'cgroup.subtree_control']) chownSync(join(cg, f), host.uid, host.uid);
+  }
+  return { ctr, mon };
+}
+
 /** Starts `run` with detach and waits for the helper (not the monitor) to exit. */
 async function detach(host: TestHost, config: ConfigEntry[], options: { attachFd?: boolean; cgroup?: string } = {}): Promise<Detached> {
   if (options.attachFd) config.push(['attach-fd', '4']);
@@ -501,14 +514,7 @@ describe('helper run detach: the monitor', { timeout: 180_000 }, () => {
     if (!host) return;
     if (!requires(t, host.cgroup !== '' && existsSync(host.cgroup), 'no delegated cgroup')) return;
     const dir = box(host);
-    const base = join(host.cgroup, `it-mon-${process.pid}`);
-    const ctr = join(base, 'ctr');
-    const mon = join(base, 'mon');
-    for (const cg of [base, ctr, mon]) {
-      mkdirSync(cg);
-      cgroups.push(cg);
-      for (const f of ['', 'cgroup.procs', 'cgroup.threads', 'cgroup.subtree_control']) chownSync(join(cg, f), host.uid, host.uid);
-    }
+    const { ctr, mon } = delegatedPair(host, `it-mon-${process.pid}`);
     const d = await detach(host, baseConfig(host, dir, ['/bin/sh', '-c', 'cat /proc/self/cgroup; sleep 60'], [['cgroup', ctr], ['attach', join(dir, 'a.sock')]]), { cgroup: mon });
     assertStarted(d);
     const procs = readFileSync(join(ctr, 'cgroup.procs'), 'utf8').trim().split('\n').map(Number);
@@ -608,14 +614,7 @@ describe('helper run detach: the monitor', { timeout: 180_000 }, () => {
     if (!host) return;
     if (!requires(t, host.cgroup !== '' && existsSync(host.cgroup), 'no delegated cgroup')) return;
     const dir = box(host);
-    const base = join(host.cgroup, `it-fg-${process.pid}`);
-    const ctr = join(base, 'ctr');
-    const mon = join(base, 'mon');
-    for (const cg of [base, ctr, mon]) {
-      mkdirSync(cg);
-      cgroups.push(cg);
-      for (const f of ['', 'cgroup.procs', 'cgroup.threads', 'cgroup.subtree_control']) chownSync(join(cg, f), host.uid, host.uid);
-    }
+    const { ctr, mon } = delegatedPair(host, `it-fg-${process.pid}`);
     const config = baseConfig(host, dir, ['/bin/sh', '-c', 'echo $$; cat /proc/self/cgroup; cat /proc/1/stat'], [['cgroup', ctr], ['init', '1']], false);
     const result = await runHelperAs(helper!, 'run', config, { uid: host.uid, name: host.user, cgroup: mon });
     assert.equal(result.status, 0, JSON.stringify(result.messages));
