@@ -482,6 +482,27 @@ describe('helper exec as the test user (into a running busybox container)', { ti
     }
   });
 
+  it('kills the process, not the container, when the helper is killed', async (t) => {
+    const r = await ready(t);
+    if (!r) return;
+    const [host, c] = r;
+    const { child, channel } = startHelper(helper!, 'exec', { uid: host.uid, name: host.user });
+    let text = '';
+    channel.on('data', (b: Buffer) => (text += b.toString()));
+    channel.on('error', () => undefined);
+    channel.end(encodeConfig(execConfig(c, ['/bin/sleep', '30'])));
+    for (let i = 0; i < 250 && !text.includes('"started"'); i++) await sleep(20);
+    const pid = Number(/"started","pid":(\d+)/.exec(text)?.[1]);
+    assert.ok(pid > 0 && alive(pid), text);
+    // 'exit', not 'close': a surviving process would hold the helper's stdout open
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    for (let i = 0; i < 100 && alive(pid); i++) await sleep(20);
+    assert.equal(alive(pid), false, `exec'd process ${pid} outlived the helper`);
+    assert.ok(alive(c.pid), 'the container went down too');
+  });
+
   it('detaches: started and done at once, the process keeps running', async (t) => {
     const r = await ready(t);
     if (!r) return;
