@@ -81,12 +81,18 @@ export async function writeEndState(dir: string, end: Pick<MonitorState, 'status
   const file = join(dir, 'state.json');
   if (onlyIfAbsent) {
     await writeFile(file, JSON.stringify(state), { flag: 'wx' }).catch((error: unknown) => {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST' && code !== 'ENOENT') throw error;
     });
     return;
   }
-  await writeFile(`${file}.tsc-tmp`, JSON.stringify(state));
-  await rename(`${file}.tsc-tmp`, file);
+  try {
+    await writeFile(`${file}.tsc-tmp`, JSON.stringify(state));
+    await rename(`${file}.tsc-tmp`, file);
+  } catch (error) {
+    // the container was removed meanwhile (a racing `rm -f`): nothing is left to record in
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
 }
 
 let bootId: string | undefined;

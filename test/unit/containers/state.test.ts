@@ -69,3 +69,17 @@ describe('status text', () => {
     assert.equal(humanDuration(3 * 86_400_000), '3 days');
   });
 });
+
+describe('tsc\'s own end records', () => {
+  it('are written in place of the monitor, and skipped when the container was removed meanwhile', async () => {
+    const { writeEndState, readMonitorState } = await import('../../../src/engine/containers/state.ts');
+    mkdirSync(join(root, 'containers', 'w'), { recursive: true });
+    await writeEndState(join(root, 'containers', 'w'), { status: 'failed', exitCode: 127, error: 'not found' });
+    assert.deepEqual([readMonitorState(join(root, 'containers', 'w'))?.status, readMonitorState(join(root, 'containers', 'w'))?.exitCode], ['failed', 127]);
+    await writeEndState(join(root, 'containers', 'w'), { status: 'exited', exitCode: 255, error: 'lost' }, true);
+    assert.equal(readMonitorState(join(root, 'containers', 'w'))?.exitCode, 127, 'onlyIfAbsent keeps a record that is there');
+    await writeEndState(join(root, 'containers', 'gone'), { status: 'failed', exitCode: 125, error: 'x' });
+    await writeEndState(join(root, 'containers', 'gone'), { status: 'failed', exitCode: 125, error: 'x' }, true);
+    assert.equal(readMonitorState(join(root, 'containers', 'gone')), undefined);
+  });
+});
